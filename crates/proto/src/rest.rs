@@ -1,0 +1,182 @@
+//! Bodies of the REST API under `/api/v1`: requests the server reads and resources it returns.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Id;
+
+/// `POST /auth/register`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 2–32 letters, digits, `_` or `-`; unique regardless of case.
+    pub username: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// Optional; lets the user log in with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/login`: `username` may also be the account's email address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Username or email address.
+    pub username: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// Answer to register and login: a session token (shown once) and the account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthResponse {
+    /// Opaque bearer token; the server keeps only its SHA-256.
+    pub token: String,
+    /// The account that now has a session.
+    pub user: User,
+}
+
+/// An account as its owner and other members see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Account id.
+    pub id: Id,
+    /// Display name, with its original case.
+    pub username: String,
+    /// Whether the account administers the server.
+    pub admin: bool,
+}
+
+/// Whether a channel carries text messages or voice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Text chat with message history.
+    Text,
+    /// Voice room.
+    Voice,
+}
+
+impl ChannelKind {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Text => "text",
+            ChannelKind::Voice => "voice",
+        }
+    }
+}
+
+/// A channel visible to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Channel id.
+    pub id: Id,
+    /// Name, unique among channels of the same kind regardless of case.
+    pub name: String,
+    /// Text or voice.
+    pub kind: ChannelKind,
+    /// Private channels are seen only by their members and admins.
+    pub private: bool,
+}
+
+/// `POST /channels` (admins).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannelRequest {
+    /// 1–64 characters after trimming.
+    pub name: String,
+    /// Text or voice.
+    pub kind: ChannelKind,
+    /// Defaults to public.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// `PATCH /channels/{id}` (admins): fields left out stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChannelRequest {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New privacy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+}
+
+/// `PUT /channels/{id}/members/{user_id}` needs no body; this lists the members.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelMembers {
+    /// Members of a private channel.
+    pub members: Vec<User>,
+}
+
+/// The author of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    /// Account id.
+    pub id: Id,
+    /// Username at the time of reading.
+    pub username: String,
+}
+
+/// A text message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Message id; ids grow with time, so they order history.
+    pub id: Id,
+    /// The channel it was posted in.
+    pub channel_id: Id,
+    /// Who wrote it.
+    pub author: Author,
+    /// Markdown source, 1–4000 characters.
+    pub content: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds of the last edit, if any.
+    pub edited_at: Option<i64>,
+}
+
+/// `POST /channels/{id}/messages` and `PATCH /channels/{id}/messages/{message_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageContentRequest {
+    /// 1–4000 characters after trimming.
+    pub content: String,
+}
+
+/// Server-wide settings that admins change at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Whether anyone may register an account.
+    pub registration_open: bool,
+}
+
+/// `PATCH /settings` (admins): fields left out stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettingsRequest {
+    /// Open or close registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_open: Option<bool>,
+}
+
+/// Every REST error: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
+/// A typed error: a stable snake_case code and a human sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `username_taken`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The request field at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}

@@ -1,0 +1,131 @@
+//! The running server: opens storage, wires the use cases and serves HTTP on any listener until
+//! its shutdown token is cancelled, then closes gateway sockets and the database cleanly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::domain::id::IdGenerator;
+use crate::hub::{Hub, HubLimits};
+use crate::service::{self, Chat};
+use crate::store::{Store, StoreError};
+
+/// How often quiet rate-limit keys and expired sessions are cleaned up.
+const TIDY_EVERY: Duration = Duration::from_secs(600);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Opening or migrating the database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A use case failed during start-up.
+    #[error(transparent)]
+    Service(#[from] service::Error),
+    /// Creating the data directory or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every request handler and gateway connection shares; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub chat: Chat,
+    /// Configuration in effect.
+    pub config: Arc<Config>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Creates the data directory, opens and migrates the database, and seeds default channels.
+    pub async fn open(config: Config) -> Result<AppState, AppError> {
+        create_private_dir(&config.data_dir)?;
+        let store = Store::open(&config.database_url()).await?;
+        let hub = Hub::new(HubLimits {
+            replay_frames: config.gateway.replay_frames,
+            send_queue_frames: config.gateway.send_queue_frames,
+            resume_window: config.gateway.resume_window(),
+        });
+        let chat = Chat::new(store, hub, Arc::new(IdGenerator::default()), config.auth.clone());
+        chat.create_default_channels().await?;
+        Ok(AppState { chat, config: Arc::new(config), shutdown: CancellationToken::new() })
+    }
+}
+
+/// The HTTP server bound to a listener.
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Opens everything and binds to `listener` (port 0 works: see [`App::local_addr`]).
+    pub async fn build(config: Config, listener: TcpListener) -> Result<App, AppError> {
+        Ok(App { state: AppState::open(config).await?, listener })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// Cancel it to shut the server down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled: stops accepting, closes gateway sockets with
+    /// close code 1001, waits for requests in flight, then closes the database.
+    pub async fn run(self) -> Result<(), AppError> {
+        let App { state, listener } = self;
+        let shutdown = state.shutdown.clone();
+        let tidy = tokio::spawn(tidy(state.chat.clone(), shutdown.clone()));
+        tracing::info!(addr = %listener.local_addr()?, backend = ?state.chat.store().backend(), "listening");
+        let router = crate::http::router(state.clone());
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        shutdown.cancel();
+        let _ = tidy.await;
+        // Gateway tasks were told to close by the token; give them a moment to say goodbye
+        // before the pool goes away under them.
+        for _ in 0..50 {
+            if state.chat.hub().session_count() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        state.chat.store().close().await;
+        tracing::info!("stopped");
+        Ok(served?)
+    }
+}
+
+async fn tidy(chat: Chat, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(TIDY_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(err) = chat.tidy().await {
+                    tracing::warn!(error = %err, "tidying failed");
+                }
+            }
+        }
+    }
+}
+
+/// Creates `dir` readable by the server's user only, since it holds the database and secrets.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}

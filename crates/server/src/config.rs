@@ -1,0 +1,313 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `CROMULENT_*` environment
+//! variables, then command-line flags; later sources win. [`KEYS`] documents every key once,
+//! for `--help` and `docs/configuration.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address of the HTTP listener (web client, REST API, gateway).
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and other state.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; empty means a SQLite file in `data_dir`.
+    pub database_url: String,
+    /// Log filter, in `RUST_LOG` syntax.
+    pub log: String,
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// HTTP settings.
+    pub http: HttpConfig,
+    /// Account and session settings.
+    pub auth: AuthConfig,
+    /// WebSocket gateway settings.
+    pub gateway: GatewayConfig,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Origins besides the server's own allowed to open the gateway and use the session cookie,
+    /// e.g. `https://chat.example.org`.
+    pub allowed_origins: Vec<String>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a login session lasts, in days.
+    pub session_ttl_days: u32,
+    /// Login and registration attempts allowed per client IP per minute.
+    pub attempts_per_ip_per_minute: u32,
+    /// Login attempts allowed per account per minute.
+    pub attempts_per_account_per_minute: u32,
+}
+
+/// `[gateway]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Interval clients must heartbeat at; two silent intervals close the connection.
+    pub heartbeat_interval_ms: u64,
+    /// How long a dropped connection's session stays resumable (and its user online).
+    pub resume_window_ms: u64,
+    /// Frames kept per session for `resume`.
+    pub replay_frames: usize,
+    /// Frames queued for a connection before it counts as a slow consumer and is closed.
+    pub send_queue_frames: usize,
+    /// Largest frame a client may send, in bytes.
+    pub max_frame_bytes: usize,
+    /// Ops a connection may send per minute before it is closed.
+    pub ops_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 4000)),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            log: "info".to_owned(),
+            log_format: LogFormat::Pretty,
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+            gateway: GatewayConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { max_body_bytes: 64 * 1024, allowed_origins: Vec::new() }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { session_ttl_days: 30, attempts_per_ip_per_minute: 30, attempts_per_account_per_minute: 10 }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            heartbeat_interval_ms: 30_000,
+            resume_window_ms: 30_000,
+            replay_frames: 1_000,
+            send_queue_frames: 512,
+            max_frame_bytes: 16 * 1024,
+            ops_per_minute: 300,
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in effect: `database_url`, or a SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("cromulent.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Heartbeat interval as a duration.
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_interval_ms)
+    }
+
+    /// Resume window as a duration.
+    pub fn resume_window(&self) -> Duration {
+        Duration::from_millis(self.resume_window_ms)
+    }
+}
+
+/// One documented configuration key.
+pub struct Key {
+    /// Dotted key as written in the TOML file.
+    pub name: &'static str,
+    /// Default, as written in TOML.
+    pub default: &'static str,
+    /// What it does.
+    pub about: &'static str,
+}
+
+/// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
+const SECTIONS: [&str; 3] = ["http", "auth", "gateway"];
+
+/// Every key, in file order. A test checks this list against [`Config`] and the docs.
+pub const KEYS: &[Key] = &[
+    Key { name: "listen", default: "\"0.0.0.0:4000\"", about: "HTTP address for the web client, REST API and gateway" },
+    Key { name: "data_dir", default: "\"./data\"", about: "directory for the SQLite database and other state" },
+    Key { name: "database_url", default: "\"\"", about: "sqlite://PATH or postgres://USER:PASS@HOST/DB; empty: SQLite file in data_dir" },
+    Key { name: "log", default: "\"info\"", about: "log filter in RUST_LOG syntax, e.g. \"info,cromulent=debug\"" },
+    Key { name: "log_format", default: "\"pretty\"", about: "\"pretty\" or \"json\"" },
+    Key { name: "http.max_body_bytes", default: "65536", about: "largest accepted request body in bytes" },
+    Key { name: "http.allowed_origins", default: "[]", about: "extra origins allowed to use the gateway and session cookie" },
+    Key { name: "auth.session_ttl_days", default: "30", about: "lifetime of a login session in days" },
+    Key { name: "auth.attempts_per_ip_per_minute", default: "30", about: "login/registration attempts per client IP per minute" },
+    Key { name: "auth.attempts_per_account_per_minute", default: "10", about: "login attempts per account per minute" },
+    Key { name: "gateway.heartbeat_interval_ms", default: "30000", about: "heartbeat interval; two silent intervals close a connection" },
+    Key { name: "gateway.resume_window_ms", default: "30000", about: "how long a dropped session stays resumable (and online)" },
+    Key { name: "gateway.replay_frames", default: "1000", about: "frames kept per session for resume" },
+    Key { name: "gateway.send_queue_frames", default: "512", about: "queued frames before a slow client is disconnected" },
+    Key { name: "gateway.max_frame_bytes", default: "16384", about: "largest frame a client may send in bytes" },
+    Key { name: "gateway.ops_per_minute", default: "300", about: "ops per connection per minute before it is closed" },
+];
+
+/// The environment variable that sets a dotted key.
+pub fn env_name(key: &str) -> String {
+    format!("CROMULENT_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// `--help` text listing every key with its variable and default.
+pub fn keys_help() -> String {
+    let mut text = String::from(
+        "Configuration (defaults < --config FILE < CROMULENT_* variables < flags; see docs/configuration.md):\n",
+    );
+    for key in KEYS {
+        text.push_str(&format!("  {:<40} {:<46} default {}\n      {}\n", key.name, env_name(key.name), key.default, key.about));
+    }
+    text
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+/// Settings given as command-line flags, applied last.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--log`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+/// Loads the configuration: defaults, `file` if given, `CROMULENT_*` variables, then `overrides`.
+pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    let env = Env::prefixed("CROMULENT_").filter_map(|key| {
+        let key = key.as_str().to_ascii_lowercase();
+        let dotted = SECTIONS
+            .iter()
+            .find_map(|section| key.strip_prefix(section).and_then(|rest| rest.strip_prefix('_')).map(|rest| format!("{section}.{rest}")))
+            .unwrap_or(key);
+        KEYS.iter().any(|k| k.name == dotted).then(|| dotted.into())
+    });
+    figment.merge(env).merge(Serialized::defaults(overrides)).extract().map_err(|e| ConfigError(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_listed_once_and_matches_the_struct() {
+        let value = serde_json::to_value(Config::default()).unwrap();
+        let mut from_struct = Vec::new();
+        for (name, v) in value.as_object().unwrap() {
+            match v.as_object() {
+                Some(section) => from_struct.extend(section.keys().map(|k| format!("{name}.{k}"))),
+                None => from_struct.push(name.clone()),
+            }
+        }
+        let mut listed: Vec<String> = KEYS.iter().map(|k| k.name.to_owned()).collect();
+        from_struct.sort();
+        listed.sort();
+        assert_eq!(from_struct, listed);
+    }
+
+    #[test]
+    fn defaults_match_their_documentation() {
+        let value = serde_json::to_value(Config::default()).unwrap();
+        for key in KEYS {
+            let actual = key.name.split('.').fold(&value, |v, part| &v[part]);
+            let documented: toml_value::Value = toml_value::parse(key.default);
+            assert_eq!(actual, &documented, "{}", key.name);
+        }
+    }
+
+    #[test]
+    fn the_docs_mention_every_key_and_variable() {
+        let docs = include_str!("../../../docs/configuration.md");
+        for key in KEYS {
+            assert!(docs.contains(&format!("`{}`", key.name)), "docs/configuration.md lacks {}", key.name);
+            assert!(docs.contains(&env_name(key.name)), "docs/configuration.md lacks {}", env_name(key.name));
+        }
+    }
+
+    #[test]
+    fn later_sources_win() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "listen = \"127.0.0.1:1\"\ndata_dir = \"/from-file\"\n[gateway]\nreplay_frames = 7\n")?;
+            jail.set_env("CROMULENT_DATA_DIR", "/from-env");
+            jail.set_env("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "1234");
+            jail.set_env("CROMULENT_TEST_SOMETHING", "ignored");
+            let overrides = Overrides { listen: Some("127.0.0.1:2".parse().unwrap()), ..Default::default() };
+            let config = load(Some(Path::new("c.toml")), &overrides).unwrap();
+            assert_eq!(config.listen, "127.0.0.1:2".parse().unwrap());
+            assert_eq!(config.data_dir, PathBuf::from("/from-env"));
+            assert_eq!(config.gateway.replay_frames, 7);
+            assert_eq!(config.gateway.heartbeat_interval_ms, 1234);
+            assert_eq!(config.database_url(), "sqlite:///from-env/cromulent.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_in_the_file_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[gateway]\nheartbeat_interval = 5\n")?;
+            let err = load(Some(Path::new("c.toml")), &Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("heartbeat_interval"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// Parses the TOML literals of [`KEYS`] into JSON values for comparison.
+    mod toml_value {
+        pub use serde_json::Value;
+
+        pub fn parse(literal: &str) -> Value {
+            let table: toml::Table = format!("v = {literal}").parse().unwrap();
+            serde_json::to_value(&table["v"]).unwrap()
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Things that happened, as the gateway tells them to clients: an event name and its payload.
+
+use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TypingStart};
+use cromulent_proto::rest::{Channel, Message};
+use serde::Serialize;
+
+/// An event fanned out to gateway sessions.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A message was posted.
+    MessageCreate(Message),
+    /// A message was edited.
+    MessageUpdate(Message),
+    /// A message was deleted.
+    MessageDelete(MessageDelete),
+    /// A channel appeared (created, or became visible to this audience).
+    ChannelCreate(Channel),
+    /// A channel was renamed or changed privacy.
+    ChannelUpdate(Channel),
+    /// A channel disappeared (deleted, or hidden from this audience).
+    ChannelDelete(ChannelDelete),
+    /// A user came online or went offline.
+    PresenceUpdate(PresenceUpdate),
+    /// A user is typing.
+    TypingStart(TypingStart),
+}
+
+impl Event {
+    /// The frame type `t` on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::MessageCreate(_) => "message_create",
+            Event::MessageUpdate(_) => "message_update",
+            Event::MessageDelete(_) => "message_delete",
+            Event::ChannelCreate(_) => "channel_create",
+            Event::ChannelUpdate(_) => "channel_update",
+            Event::ChannelDelete(_) => "channel_delete",
+            Event::PresenceUpdate(_) => "presence_update",
+            Event::TypingStart(_) => "typing_start",
+        }
+    }
+
+    /// The payload `d` as JSON text.
+    pub fn payload_json(&self) -> String {
+        fn json(value: &impl Serialize) -> String {
+            serde_json::to_string(value).expect("wire types serialise")
+        }
+        match self {
+            Event::MessageCreate(m) | Event::MessageUpdate(m) => json(m),
+            Event::MessageDelete(d) => json(d),
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => json(c),
+            Event::ChannelDelete(d) => json(d),
+            Event::PresenceUpdate(p) => json(p),
+            Event::TypingStart(t) => json(t),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Parse-don't-validate newtypes for everything a user types: names, passwords, emails, messages.
+//! Each `parse` either returns a value that is valid forever or an [`Invalid`] naming the field.
+
+use std::fmt;
+
+/// Why some input was refused, with the field it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Request field at fault.
+    pub field: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl Invalid {
+    /// An invalid-input error for `field`.
+    pub fn new(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        Invalid { code, field, message: message.into() }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// A username: 2–32 ASCII letters, digits, `_` or `-`; compared without case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    /// Checks length and alphabet.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let len = raw.chars().count();
+        if !(2..=32).contains(&len) {
+            return Err(Invalid::new("invalid_username", "username", "Usernames are 2 to 32 characters long."));
+        }
+        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(Invalid::new(
+                "invalid_username",
+                "username",
+                "Usernames may contain only letters, digits, '_' and '-'.",
+            ));
+        }
+        Ok(Username(raw.to_owned()))
+    }
+
+    /// The name as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive key that must be unique.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// A password of 8–128 characters. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// Checks the length.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let len = raw.chars().count();
+        if !(8..=128).contains(&len) {
+            return Err(Invalid::new("invalid_password", "password", "Passwords are 8 to 128 characters long."));
+        }
+        Ok(Password(raw.to_owned()))
+    }
+
+    /// The secret, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// An email address: one `@` with text on both sides, no spaces, at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Checks the shape; delivery is not attempted.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let raw = raw.trim();
+        let valid = raw.len() <= 254
+            && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(raw.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+        if !valid {
+            return Err(Invalid::new("invalid_email", "email", "That is not an email address."));
+        }
+        Ok(Email(raw.to_owned()))
+    }
+
+    /// The address as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive key that must be unique.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A channel name: 1–64 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelName(String);
+
+impl ChannelName {
+    /// Trims and checks length and characters.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let name = raw.trim();
+        let len = name.chars().count();
+        if !(1..=64).contains(&len) {
+            return Err(Invalid::new("invalid_channel_name", "name", "Channel names are 1 to 64 characters long."));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Invalid::new("invalid_channel_name", "name", "Channel names cannot contain control characters."));
+        }
+        Ok(ChannelName(name.to_owned()))
+    }
+
+    /// The trimmed name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive key, unique per channel kind.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Message content: 1–4000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageContent(String);
+
+/// Longest message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+impl MessageContent {
+    /// Trims and checks the length.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let content = raw.trim();
+        if content.is_empty() {
+            return Err(Invalid::new("empty_message", "content", "A message cannot be empty."));
+        }
+        if content.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(Invalid::new("message_too_long", "content", "Messages are at most 4000 characters long."));
+        }
+        Ok(MessageContent(content.to_owned()))
+    }
+
+    /// The trimmed text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["ab", "Alice_99", "bob-smith", &"x".repeat(32)] {
+            assert!(Username::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["a", "", &"x".repeat(33), "al ice", "ålice", "bob!", "a@b"] {
+            assert_eq!(Username::parse(bad).unwrap_err().field, "username", "{bad}");
+        }
+        assert_eq!(Username::parse("Alice").unwrap().key(), "alice");
+    }
+
+    #[test]
+    fn passwords_count_characters_and_hide_themselves() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse(&"é".repeat(128)).is_ok());
+        assert!(Password::parse(&"x".repeat(129)).is_err());
+        assert_eq!(format!("{:?}", Password::parse("secret-secret").unwrap()), "Password(..)");
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" Bob@Example.org ").unwrap().key(), "bob@example.org");
+        for bad in ["", "bob", "@x", "x@", "a b@c", "a@b@c"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn channel_names() {
+        assert_eq!(ChannelName::parse("  general ").unwrap().as_str(), "general");
+        assert!(ChannelName::parse("   ").is_err());
+        assert!(ChannelName::parse(&"x".repeat(65)).is_err());
+        assert!(ChannelName::parse("a\u{0}b").is_err());
+        assert_eq!(ChannelName::parse("Lounge").unwrap().key(), "lounge");
+    }
+
+    #[test]
+    fn message_content() {
+        assert_eq!(MessageContent::parse("  hi \n").unwrap().as_str(), "hi");
+        assert_eq!(MessageContent::parse(" \n\t").unwrap_err().code, "empty_message");
+        assert!(MessageContent::parse(&"ü".repeat(4000)).is_ok());
+        assert_eq!(MessageContent::parse(&"x".repeat(4001)).unwrap_err().code, "message_too_long");
+    }
+}

@@ -1,0 +1,30 @@
+//! The WebSocket gateway at `/api/v1/gateway`: checks the upgrade (Origin, cookie) and hands the
+//! socket to a [`connection`] task. The frame format is in `docs/protocol.md`.
+
+mod connection;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::http::{origin_allowed, session_cookie, ApiError};
+use crate::service::Error;
+
+/// Upgrades to a gateway connection when the Origin (if any) is this server or an allowed one.
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    if !origin_allowed(&headers, &state.config.http.allowed_origins) {
+        return ApiError::from(Error::Forbidden("This origin may not open the gateway.")).into_response();
+    }
+    let cookie_token = session_cookie(&headers);
+    let max_frame = state.config.gateway.max_frame_bytes;
+    upgrade
+        // Small buffers keep an idle connection's memory in single-digit KiB; tungstenite's
+        // defaults (128 KiB read buffer) would dominate the server's footprint.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(max_frame)
+        .max_frame_size(max_frame)
+        .on_upgrade(move |socket| connection::run(socket, state, cookie_token))
+}

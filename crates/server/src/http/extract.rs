@@ -1,0 +1,96 @@
+//! Extractors that answer bad input with typed JSON errors: bodies, paths, queries, the caller.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::{origin_allowed, session_cookie, ApiError};
+use crate::app::AppState;
+use crate::service::{Error, Principal};
+
+/// A JSON request body; malformed, oversized or mistyped bodies become typed errors.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_error(&rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: &JsonRejection) -> ApiError {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("The body has the wrong shape: {}", rejection.body_text()))
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body is not valid JSON."),
+    }
+}
+
+/// Path parameters; a malformed id names nothing, so it is a 404 like an unknown one.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Nothing has that id."))
+    }
+}
+
+/// Query parameters; malformed ones become a 422.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state).await.map(|Query(value)| ApiQuery(value)).map_err(|rejection| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", format!("Bad query parameters: {}", rejection.body_text()))
+        })
+    }
+}
+
+/// The caller, from `Authorization: Bearer` or the session cookie. Cookie-authenticated
+/// requests that change state must come from this server's own pages (CSRF defence).
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| token.trim().to_owned());
+        let token = match bearer {
+            Some(token) => token,
+            None => {
+                let token = session_cookie(&parts.headers).ok_or(Error::Unauthenticated)?;
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                if !safe && !origin_allowed(&parts.headers, &state.config.http.allowed_origins) {
+                    return Err(Error::Forbidden("Cross-origin requests may not use the session cookie.").into());
+                }
+                token
+            }
+        };
+        Ok(state.chat.authenticate(&token).await?)
+    }
+}

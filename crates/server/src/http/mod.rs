@@ -1,0 +1,187 @@
+//! REST transport: the router, typed errors mapped to status codes once, and extractors that
+//! turn malformed requests into typed errors instead of plain-text rejections.
+
+mod auth;
+mod channels;
+mod extract;
+mod messages;
+mod users;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+use cromulent_proto::rest::{ErrorBody, ErrorResponse};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+pub use extract::{ApiPath, ApiQuery, Json};
+
+use crate::app::AppState;
+use crate::service::Error;
+
+/// Name of the browser session cookie.
+pub const SESSION_COOKIE: &str = "cromulent_session";
+
+/// The whole HTTP surface: health, REST under `/api/v1`, and the gateway.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/users", get(users::list))
+        .route("/users/@me", get(users::me))
+        .route("/settings", get(users::settings).patch(users::update_settings))
+        .route("/channels", get(channels::list).post(channels::create))
+        .route("/channels/{channel_id}", get(channels::get).patch(channels::update).delete(channels::delete))
+        .route("/channels/{channel_id}/members", get(channels::members))
+        .route("/channels/{channel_id}/members/{user_id}", put(channels::add_member).delete(channels::remove_member))
+        .route("/channels/{channel_id}/messages", get(messages::history).post(messages::post))
+        .route("/channels/{channel_id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))
+        .route("/gateway", get(crate::gateway::upgrade))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    let max_body = state.config.http.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 once the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.chat.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not accept that method.")
+}
+
+/// An error as the REST API answers it: a status and `{"error": {code, message, field?}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a fixed code.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: ErrorBody { code: code.into(), message: message.into(), field: None }, retry_after_secs: None }
+    }
+
+    fn internal() -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the server.")
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        let status = match &err {
+            Error::Invalid(_) | Error::WrongChannelKind { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) | Error::RegistrationClosed => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Store(_) | Error::Hashing => {
+                tracing::error!(error = %err, "request failed");
+                return ApiError::internal();
+            }
+        };
+        let retry_after_secs = match err {
+            Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        ApiError {
+            status,
+            body: ErrorBody { code: err.code().into(), message: err.to_string(), field: err.field().map(str::to_owned) },
+            retry_after_secs,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(ErrorResponse { error: self.body })).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// The session token in the request's cookie, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Whether a browser request's `Origin` (if it sent one) is this server or an allowed origin.
+/// Requests without `Origin` come from non-browser clients, which cookies do not protect.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn origins() {
+        assert!(origin_allowed(&headers(&[("host", "a:4000")]), &[]));
+        assert!(origin_allowed(&headers(&[("host", "a:4000"), ("origin", "http://a:4000")]), &[]));
+        assert!(!origin_allowed(&headers(&[("host", "a:4000"), ("origin", "http://evil:4000")]), &[]));
+        assert!(!origin_allowed(&headers(&[("host", "a:4000"), ("origin", "null")]), &[]));
+        let allowed = vec!["https://chat.example.org".to_owned()];
+        assert!(origin_allowed(&headers(&[("host", "a:4000"), ("origin", "https://chat.example.org")]), &allowed));
+    }
+
+    #[test]
+    fn cookies() {
+        let h = headers(&[("cookie", "a=1; cromulent_session=tok; b=2")]);
+        assert_eq!(session_cookie(&h).as_deref(), Some("tok"));
+        assert_eq!(session_cookie(&headers(&[("cookie", "cromulent_session=")])), None);
+        assert_eq!(session_cookie(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,475 @@
+//! Fan-out of events to gateway sessions. A session outlives its WebSocket connection for the
+//! resume window: every frame gets the session's next sequence number and a place in a bounded
+//! replay buffer, so a client that reconnects can `resume` without losing or repeating anything.
+//! The hub also derives presence (a user is online while it has a session) and closes slow
+//! consumers instead of queueing without bound.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use cromulent_proto::gateway::{close, PresenceStatus, PresenceUpdate};
+use cromulent_proto::Id;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::access::Audience;
+use crate::domain::event::Event;
+use crate::service::Principal;
+
+/// Bounds that keep a session's memory finite.
+#[derive(Debug, Clone)]
+pub struct HubLimits {
+    /// Frames kept for replay.
+    pub replay_frames: usize,
+    /// Frames queued for a connection before it is closed as a slow consumer.
+    pub send_queue_frames: usize,
+    /// How long a session without a connection stays resumable.
+    pub resume_window: Duration,
+}
+
+/// Closes one connection from elsewhere, telling it which close code to send.
+#[derive(Debug, Clone)]
+pub struct Closer {
+    token: CancellationToken,
+    code: Arc<AtomicU16>,
+}
+
+impl Closer {
+    /// A closer that also fires when `parent` (server shutdown) is cancelled, with no code.
+    pub fn child_of(parent: &CancellationToken) -> Closer {
+        Closer { token: parent.child_token(), code: Arc::new(AtomicU16::new(0)) }
+    }
+
+    /// Asks the connection to close with `code`; the first code asked for wins.
+    pub fn close(&self, code: u16) {
+        let _ = self.code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
+        self.token.cancel();
+    }
+
+    /// Resolves once closing was asked for.
+    pub async fn closed(&self) {
+        self.token.cancelled().await;
+    }
+
+    /// The code asked for, or `None` when the server is shutting down.
+    pub fn code(&self) -> Option<u16> {
+        match self.code.load(Ordering::Acquire) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+}
+
+/// One gateway session: who it is for, and the state shared with its current connection.
+#[derive(Debug)]
+pub struct Session {
+    id: Arc<str>,
+    principal: Principal,
+    replay_frames: usize,
+    state: Mutex<SessionState>,
+}
+
+#[derive(Debug)]
+struct SessionState {
+    seq: u64,
+    replay: VecDeque<(u64, Utf8Bytes)>,
+    link: Option<Link>,
+    /// Bumped on every attach, so a stale connection's detach cannot touch a newer one.
+    generation: u64,
+    ended: bool,
+}
+
+#[derive(Debug)]
+struct Link {
+    outbox: mpsc::Sender<Utf8Bytes>,
+    closer: Closer,
+}
+
+/// What a connection holds while attached to a session.
+#[derive(Debug)]
+pub struct Attachment {
+    /// The session.
+    pub session: Arc<Session>,
+    /// Frames to write, already numbered.
+    pub outbox: mpsc::Receiver<Utf8Bytes>,
+    /// Which attach this is; pass it back to [`Hub::detach`].
+    pub generation: u64,
+}
+
+/// Why `resume` was refused; the client should identify again and refetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeRefused {
+    /// No such session for this user (never existed, expired or ended).
+    UnknownSession,
+    /// The frames after the client's `seq` are no longer buffered, or `seq` is from the future.
+    TooFarBehind,
+}
+
+impl ResumeRefused {
+    /// The reason as sent in `invalid_session`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResumeRefused::UnknownSession => "unknown_session",
+            ResumeRefused::TooFarBehind => "too_far_behind",
+        }
+    }
+}
+
+/// Renders the start of a frame, `{"t":…,"id":…,"d":…,"s":`, to be finished by a session with
+/// its sequence number; rendering once per event keeps fan-out cheap.
+pub fn frame_head(t: &str, id: Option<&serde_json::Value>, d_json: &str) -> String {
+    let mut head = String::with_capacity(d_json.len() + t.len() + 32);
+    head.push_str("{\"t\":\"");
+    head.push_str(t);
+    head.push('"');
+    if let Some(id) = id {
+        head.push_str(",\"id\":");
+        head.push_str(&id.to_string());
+    }
+    head.push_str(",\"d\":");
+    head.push_str(d_json);
+    head.push_str(",\"s\":");
+    head
+}
+
+/// Finishes a frame head with its sequence number.
+pub fn finish_frame(head: &str, seq: u64) -> Utf8Bytes {
+    let mut text = String::with_capacity(head.len() + 21);
+    text.push_str(head);
+    text.push_str(&seq.to_string());
+    text.push('}');
+    text.into()
+}
+
+impl Session {
+    /// The session id clients resume with.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The authenticated user.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Numbers a frame, buffers it for replay and queues it for the connection, closing a
+    /// connection whose queue is full instead of letting it grow.
+    pub fn push(&self, head: &str) {
+        let mut state = self.state.lock().expect("session lock");
+        if state.ended {
+            return;
+        }
+        state.seq += 1;
+        let seq = state.seq;
+        let text = finish_frame(head, seq);
+        state.replay.push_back((seq, text.clone()));
+        if state.replay.len() > self.replay_frames {
+            state.replay.pop_front();
+        }
+        if let Some(link) = &state.link {
+            if let Err(mpsc::error::TrySendError::Full(_)) = link.outbox.try_send(text) {
+                link.closer.close(close::SLOW_CONSUMER);
+            }
+        }
+    }
+
+    /// Numbers `ready` as frame 1, which [`Hub::open_session`] reserved. The connection writes it
+    /// before draining its outbox, which only holds later numbers.
+    pub fn first_frame(&self, head: &str) -> Utf8Bytes {
+        let text = finish_frame(head, 1);
+        self.state.lock().expect("session lock").replay.push_front((1, text.clone()));
+        text
+    }
+}
+
+/// All live sessions, and presence derived from them; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    sessions: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    /// Sessions per online user.
+    online: Mutex<HashMap<i64, usize>>,
+    limits: HubLimits,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(limits: HubLimits) -> Hub {
+        Hub { inner: Arc::new(Inner { sessions: RwLock::default(), online: Mutex::default(), limits }) }
+    }
+
+    /// Starts a session for `principal`, attached to the connection `closer` belongs to.
+    /// Frame 1 is reserved for `ready` (see [`Session::first_frame`]); events published from now
+    /// on are numbered after it, so none can fall between `ready` and the live stream.
+    pub fn open_session(&self, principal: Principal, closer: Closer) -> Attachment {
+        let id: Arc<str> = format!("{:032x}", rand::random::<u128>()).into();
+        let (outbox, receiver) = mpsc::channel(self.inner.limits.send_queue_frames.max(1));
+        let user_id = principal.user_id;
+        let session = Arc::new(Session {
+            id: Arc::clone(&id),
+            principal,
+            replay_frames: self.inner.limits.replay_frames.max(1),
+            state: Mutex::new(SessionState {
+                seq: 1,
+                replay: VecDeque::new(),
+                link: Some(Link { outbox, closer }),
+                generation: 1,
+                ended: false,
+            }),
+        });
+        self.inner.sessions.write().expect("sessions lock").insert(id, Arc::clone(&session));
+        let came_online = {
+            let mut online = self.inner.online.lock().expect("presence lock");
+            let count = online.entry(user_id).or_insert(0);
+            *count += 1;
+            *count == 1
+        };
+        if came_online {
+            self.publish_presence(user_id, PresenceStatus::Online);
+        }
+        Attachment { session, outbox: receiver, generation: 1 }
+    }
+
+    /// Attaches a new connection to an existing session of `user_id`, closing any connection
+    /// still attached. Returns the frames after `last_seq` to write before the outbox.
+    pub fn resume(&self, session_id: &str, user_id: i64, last_seq: u64, closer: Closer) -> Result<(Attachment, Vec<Utf8Bytes>), ResumeRefused> {
+        let session = self
+            .inner
+            .sessions
+            .read()
+            .expect("sessions lock")
+            .get(session_id)
+            .filter(|s| s.principal.user_id == user_id)
+            .cloned()
+            .ok_or(ResumeRefused::UnknownSession)?;
+        let mut state = session.state.lock().expect("session lock");
+        if state.ended {
+            return Err(ResumeRefused::UnknownSession);
+        }
+        let oldest = state.replay.front().map_or(state.seq + 1, |(seq, _)| *seq);
+        if last_seq > state.seq || last_seq + 1 < oldest {
+            drop(state);
+            self.end_session(&session, close::SESSION_ENDED);
+            return Err(ResumeRefused::TooFarBehind);
+        }
+        let missed = state.replay.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, text)| text.clone()).collect();
+        if let Some(old) = state.link.take() {
+            old.closer.close(close::SESSION_ENDED);
+        }
+        let (outbox, receiver) = mpsc::channel(self.inner.limits.send_queue_frames.max(1));
+        state.link = Some(Link { outbox, closer });
+        state.generation += 1;
+        let generation = state.generation;
+        drop(state);
+        Ok((Attachment { session, outbox: receiver, generation }, missed))
+    }
+
+    /// Called when a connection ends. A session whose client said goodbye ends now; otherwise it
+    /// stays resumable for the resume window, after which it ends and its user may go offline.
+    pub fn detach(&self, session: &Arc<Session>, generation: u64, resumable: bool) {
+        {
+            let mut state = session.state.lock().expect("session lock");
+            if state.generation != generation || state.ended {
+                return;
+            }
+            state.link = None;
+        }
+        if !resumable {
+            self.end_session(session, close::SESSION_ENDED);
+            return;
+        }
+        let hub = self.clone();
+        let session = Arc::clone(session);
+        tokio::spawn(async move {
+            tokio::time::sleep(hub.inner.limits.resume_window).await;
+            let expired = {
+                let state = session.state.lock().expect("session lock");
+                state.generation == generation && state.link.is_none() && !state.ended
+            };
+            if expired {
+                hub.end_session(&session, close::SESSION_ENDED);
+            }
+        });
+    }
+
+    /// Ends every gateway session opened with login session `login_session_id` (logout).
+    pub fn end_login_session(&self, login_session_id: i64) {
+        let doomed: Vec<Arc<Session>> = self
+            .inner
+            .sessions
+            .read()
+            .expect("sessions lock")
+            .values()
+            .filter(|s| s.principal.session_id == login_session_id)
+            .cloned()
+            .collect();
+        for session in doomed {
+            self.end_session(&session, close::SESSION_ENDED);
+        }
+    }
+
+    fn end_session(&self, session: &Arc<Session>, code: u16) {
+        {
+            let mut state = session.state.lock().expect("session lock");
+            if state.ended {
+                return;
+            }
+            state.ended = true;
+            state.replay.clear();
+            if let Some(link) = state.link.take() {
+                link.closer.close(code);
+            }
+        }
+        self.inner.sessions.write().expect("sessions lock").remove(&session.id);
+        let user_id = session.principal.user_id;
+        let went_offline = {
+            let mut online = self.inner.online.lock().expect("presence lock");
+            match online.get_mut(&user_id) {
+                Some(count) if *count > 1 => {
+                    *count -= 1;
+                    false
+                }
+                Some(_) => {
+                    online.remove(&user_id);
+                    true
+                }
+                None => false,
+            }
+        };
+        if went_offline {
+            self.publish_presence(user_id, PresenceStatus::Offline);
+        }
+    }
+
+    fn publish_presence(&self, user_id: i64, status: PresenceStatus) {
+        self.publish(&Audience::Everyone, &Event::PresenceUpdate(PresenceUpdate { user_id: Id(user_id), status }));
+    }
+
+    /// Delivers `event` to every session whose user is in `audience`.
+    pub fn publish(&self, audience: &Audience, event: &Event) {
+        let head = frame_head(event.name(), None, &event.payload_json());
+        let sessions = self.inner.sessions.read().expect("sessions lock");
+        for session in sessions.values() {
+            if audience.includes(session.principal.user_id, session.principal.admin) {
+                session.push(&head);
+            }
+        }
+    }
+
+    /// Users with at least one session.
+    pub fn online_user_ids(&self) -> Vec<Id> {
+        let mut ids: Vec<Id> = self.inner.online.lock().expect("presence lock").keys().map(|id| Id(*id)).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.read().expect("sessions lock").len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(user_id: i64, session_id: i64) -> Principal {
+        Principal { user_id, username: format!("u{user_id}"), admin: false, session_id }
+    }
+
+    fn hub(send_queue_frames: usize, replay_frames: usize) -> Hub {
+        Hub::new(HubLimits { replay_frames, send_queue_frames, resume_window: Duration::from_millis(50) })
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Utf8Bytes>) -> Vec<serde_json::Value> {
+        std::iter::from_fn(|| rx.try_recv().ok()).map(|t| serde_json::from_str(t.as_str()).unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn frames_are_numbered_after_the_reserved_ready() {
+        let hub = hub(16, 16);
+        let shutdown = CancellationToken::new();
+        let mut a = hub.open_session(principal(1, 1), Closer::child_of(&shutdown));
+        let ready = a.session.first_frame(&frame_head("ready", None, "{}"));
+        assert!(ready.as_str().ends_with(",\"s\":1}"));
+        let frames = drain(&mut a.outbox);
+        assert_eq!(frames[0]["t"], "presence_update");
+        assert_eq!(frames[0]["s"], 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_closes_the_connection_as_a_slow_consumer() {
+        let hub = hub(2, 100);
+        let shutdown = CancellationToken::new();
+        let closer = Closer::child_of(&shutdown);
+        let _a = hub.open_session(principal(1, 1), closer.clone());
+        for _ in 0..5 {
+            hub.publish(&Audience::Everyone, &Event::ChannelDelete(cromulent_proto::gateway::ChannelDelete { id: Id(1) }));
+        }
+        assert_eq!(closer.code(), Some(close::SLOW_CONSUMER));
+    }
+
+    #[tokio::test]
+    async fn resume_replays_exactly_what_was_missed() {
+        let hub = hub(16, 16);
+        let shutdown = CancellationToken::new();
+        let mut a = hub.open_session(principal(1, 1), Closer::child_of(&shutdown));
+        a.session.first_frame(&frame_head("ready", None, "{}"));
+        let seen = drain(&mut a.outbox).last().unwrap()["s"].as_u64().unwrap();
+        hub.detach(&a.session, a.generation, true);
+        hub.publish(&Audience::Everyone, &Event::ChannelDelete(cromulent_proto::gateway::ChannelDelete { id: Id(7) }));
+        let (_b, missed) = hub.resume(a.session.id(), 1, seen, Closer::child_of(&shutdown)).unwrap();
+        assert_eq!(missed.len(), 1);
+        assert!(missed[0].as_str().contains("channel_delete"));
+        assert_eq!(hub.resume(a.session.id(), 2, seen, Closer::child_of(&shutdown)).unwrap_err(), ResumeRefused::UnknownSession);
+    }
+
+    #[tokio::test]
+    async fn resume_refuses_when_the_buffer_no_longer_covers_the_gap() {
+        let hub = hub(64, 2);
+        let shutdown = CancellationToken::new();
+        let a = hub.open_session(principal(1, 1), Closer::child_of(&shutdown));
+        hub.detach(&a.session, a.generation, true);
+        for id in 1..=5 {
+            hub.publish(&Audience::Everyone, &Event::ChannelDelete(cromulent_proto::gateway::ChannelDelete { id: Id(id) }));
+        }
+        let refused = hub.resume(a.session.id(), 1, 1, Closer::child_of(&shutdown)).unwrap_err();
+        assert_eq!(refused, ResumeRefused::TooFarBehind);
+        assert_eq!(hub.session_count(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn presence_follows_sessions_and_the_resume_window() {
+        let hub = hub(16, 16);
+        let shutdown = CancellationToken::new();
+        let a = hub.open_session(principal(1, 1), Closer::child_of(&shutdown));
+        let b = hub.open_session(principal(1, 2), Closer::child_of(&shutdown));
+        assert_eq!(hub.online_user_ids(), vec![Id(1)]);
+        hub.detach(&a.session, a.generation, false);
+        assert_eq!(hub.online_user_ids(), vec![Id(1)]);
+        hub.detach(&b.session, b.generation, true);
+        assert_eq!(hub.online_user_ids(), vec![Id(1)]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(hub.online_user_ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn logout_ends_only_its_own_sessions() {
+        let hub = hub(16, 16);
+        let shutdown = CancellationToken::new();
+        let (c1, c2) = (Closer::child_of(&shutdown), Closer::child_of(&shutdown));
+        let _a = hub.open_session(principal(1, 10), c1.clone());
+        let _b = hub.open_session(principal(1, 11), c2.clone());
+        hub.end_login_session(10);
+        assert_eq!(c1.code(), Some(close::SESSION_ENDED));
+        assert_eq!(c2.code(), None);
+        assert_eq!(hub.session_count(), 1);
+    }
+}

@@ -1,0 +1,19 @@
+//! Cromulent: a self-hosted voice and text chat server in one binary.
+//! Layers, outermost first: `http`/`gateway` (transports) → `service` (use cases) →
+//! `store` (all SQL) and `hub` (event fan-out), with `domain` holding the pure rules.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod gateway;
+pub mod http;
+pub mod hub;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{App, AppState};
+pub use config::Config;

@@ -1,0 +1,205 @@
+//! Accounts and sessions: register, log in and out, authenticate a token, create users headlessly.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+
+use super::{now_ms, Chat, Error, Principal, Result};
+use crate::config::AuthConfig;
+use crate::domain::text::{Email, Password, Username};
+use crate::store::{NewUser, StoreError, UserRow};
+
+/// Settings key latched by the first account ever created, which becomes an admin.
+const FIRST_ACCOUNT: &str = "first_account";
+
+/// A PHC hash of a random password, verified against when the account does not exist so that
+/// a missing account costs the same time as a wrong password.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3TqXjXPm8mVJ0q8o7XbqwPXPkFVUJ2wuQm1R9rWvSBs";
+
+/// A new login session: the token to hand out once, and the account.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Bearer token (43 characters of URL-safe base64); only its SHA-256 is stored.
+    pub token: String,
+    /// The logged-in caller.
+    pub principal: Principal,
+    /// Seconds the session lasts, for the cookie's `Max-Age`.
+    pub max_age_secs: i64,
+}
+
+/// Per-IP and per-account limits on login and registration attempts.
+pub struct LoginLimits {
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
+}
+
+impl LoginLimits {
+    /// Limits with the configured quotas (at least one attempt a minute).
+    pub fn new(config: &AuthConfig) -> LoginLimits {
+        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"));
+        LoginLimits {
+            per_ip: RateLimiter::keyed(quota(config.attempts_per_ip_per_minute)),
+            per_account: RateLimiter::keyed(quota(config.attempts_per_account_per_minute)),
+        }
+    }
+
+    fn check_ip(&self, ip: IpAddr) -> Result<()> {
+        self.per_ip.check_key(&ip).map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+
+    fn check_account(&self, key: &str) -> Result<()> {
+        self.per_account
+            .check_key(&key.to_owned())
+            .map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+
+    /// Forgets keys whose limits have fully recovered, so memory follows recent traffic only.
+    pub fn forget_quiet(&self) {
+        self.per_ip.retain_recent();
+        self.per_account.retain_recent();
+    }
+}
+
+fn rate_limited(wait: std::time::Duration) -> Error {
+    Error::RateLimited { retry_after_secs: wait.as_secs() + 1 }
+}
+
+/// Hex SHA-256 of a token: what the sessions table stores.
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Chat {
+    /// Creates an account from the registration form and logs it in.
+    pub async fn register(&self, ip: IpAddr, username: &str, password: &str, email: Option<&str>) -> Result<NewSession> {
+        self.limits.check_ip(ip)?;
+        let username = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        let email = email.filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
+        if !self.registration_open().await? {
+            return Err(Error::RegistrationClosed);
+        }
+        let user = self.create_user(&username, &password, email.as_ref(), false).await?;
+        self.start_session(user).await
+    }
+
+    /// Creates an account; the first account ever is an admin whatever `admin` says.
+    /// Used by registration and by `cromulent user create`.
+    pub async fn create_user(&self, username: &Username, password: &Password, email: Option<&Email>, admin: bool) -> Result<UserRow> {
+        let password_hash = self.hash_password(password.clone()).await?;
+        let id = self.next_id();
+        let first = self.store.claim_setting(FIRST_ACCOUNT, &id.to_string()).await?;
+        let (username_key, email_key) = (username.key(), email.map(Email::key));
+        let inserted = self
+            .store
+            .insert_user(&NewUser {
+                id,
+                username: username.as_str(),
+                username_key: &username_key,
+                email: email.map(Email::as_str),
+                email_key: email_key.as_deref(),
+                password_hash: &password_hash,
+                admin: admin || first,
+                created_at: now_ms(),
+            })
+            .await;
+        if let Err(err) = inserted {
+            if first {
+                self.store.delete_setting(FIRST_ACCOUNT).await?;
+            }
+            return Err(match err {
+                StoreError::Conflict => self.conflict_on(&username_key, email_key.as_deref()).await?,
+                other => other.into(),
+            });
+        }
+        Ok(self.store.get_user(id).await?.ok_or(Error::NotFound("User"))?)
+    }
+
+    /// Tells which unique field a refused insert collided on.
+    async fn conflict_on(&self, username_key: &str, email_key: Option<&str>) -> Result<Error> {
+        let taken = self.store.get_user_by_login(username_key).await?;
+        Ok(if taken.is_some() || email_key.is_none() {
+            Error::Conflict { code: "username_taken", field: "username", message: "That username is taken." }
+        } else {
+            Error::Conflict { code: "email_taken", field: "email", message: "That email address is already registered." }
+        })
+    }
+
+    /// Checks a username-or-email and password and opens a session.
+    pub async fn login(&self, ip: IpAddr, login: &str, password: &str) -> Result<NewSession> {
+        self.limits.check_ip(ip)?;
+        let key = login.trim().to_lowercase();
+        self.limits.check_account(&key)?;
+        let user = if key.is_empty() || key.len() > 254 { None } else { self.store.get_user_by_login(&key).await? };
+        let hash = user.as_ref().map_or(DECOY_HASH.to_owned(), |u| u.password_hash.clone());
+        let verified = self.verify_password(password.to_owned(), hash).await?;
+        match user {
+            Some(user) if verified => self.start_session(user).await,
+            _ => Err(Error::InvalidCredentials),
+        }
+    }
+
+    /// Ends the caller's session and closes gateway connections that used it.
+    pub async fn logout(&self, principal: &Principal) -> Result<()> {
+        self.store.delete_session(principal.session_id).await?;
+        self.hub.end_login_session(principal.session_id);
+        Ok(())
+    }
+
+    /// The caller a bearer token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(Error::Unauthenticated);
+        }
+        let row = self.store.get_session(&token_hash(token), now_ms()).await?.ok_or(Error::Unauthenticated)?;
+        Ok(Principal { user_id: row.user_id, username: row.username.clone(), admin: row.admin(), session_id: row.session_id })
+    }
+
+    async fn start_session(&self, user: UserRow) -> Result<NewSession> {
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let now = now_ms();
+        let ttl_ms = i64::from(self.auth.session_ttl_days) * 86_400_000;
+        let session_id = self.next_id();
+        self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms).await?;
+        let principal = Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), session_id };
+        Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000 })
+    }
+
+    async fn hash_password(&self, password: Password) -> Result<String> {
+        let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
+        tokio::task::spawn_blocking(move || {
+            Argon2::default().hash_password(password.expose().as_bytes()).map(|hash| hash.to_string())
+        })
+        .await
+        .map_err(|_| Error::Hashing)?
+        .map_err(|_| Error::Hashing)
+    }
+
+    async fn verify_password(&self, password: String, hash: String) -> Result<bool> {
+        let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
+        tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+            .await
+            .map_err(|_| Error::Hashing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_is_a_valid_argon2id_hash() {
+        let err = Argon2::default().verify_password(b"anything", DECOY_HASH).unwrap_err();
+        assert!(matches!(err, argon2::password_hash::Error::PasswordInvalid), "{err:?}");
+    }
+
+    #[test]
+    fn token_hashes_are_hex_sha256() {
+        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,174 @@
+//! Channels: list what the caller may see, and the admin actions that create, change and delete
+//! channels and manage private membership, each announced to exactly the users it concerns.
+
+use std::sync::Arc;
+
+use cromulent_proto::gateway::ChannelDelete;
+use cromulent_proto::rest::{Channel, ChannelKind, CreateChannelRequest, UpdateChannelRequest, User};
+use cromulent_proto::Id;
+
+use super::{now_ms, Chat, Error, Principal, Result};
+use crate::domain::access::{can_see_channel, Audience};
+use crate::domain::event::Event;
+use crate::domain::text::{ChannelName, Invalid};
+use crate::store::{ChannelRow, StoreError};
+
+/// Settings key latched once the default channels exist.
+const DEFAULT_CHANNELS: &str = "default_channels";
+
+impl ChannelRow {
+    /// The wire form.
+    pub fn to_wire(&self) -> Channel {
+        Channel { id: Id(self.id), name: self.name.clone(), kind: self.kind(), private: self.private() }
+    }
+
+    /// Text or voice.
+    pub fn kind(&self) -> ChannelKind {
+        if self.kind == "voice" { ChannelKind::Voice } else { ChannelKind::Text }
+    }
+}
+
+fn name_taken() -> Error {
+    Error::Conflict { code: "channel_name_taken", field: "name", message: "A channel of that kind already has that name." }
+}
+
+impl Chat {
+    /// Creates `general` (text) and `Lounge` (voice) the first time the server starts.
+    pub async fn create_default_channels(&self) -> Result<()> {
+        if !self.store.claim_setting(DEFAULT_CHANNELS, "1").await? {
+            return Ok(());
+        }
+        for (name, kind) in [("general", ChannelKind::Text), ("Lounge", ChannelKind::Voice)] {
+            let name = ChannelName::parse(name)?;
+            match self.store.insert_channel(self.next_id(), name.as_str(), &name.key(), kind.as_str(), false, now_ms()).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Channels the caller may see, text first, by name.
+    pub async fn list_channels(&self, principal: &Principal) -> Result<Vec<Channel>> {
+        let rows = self.store.list_visible_channels(principal.user_id, principal.admin).await?;
+        Ok(rows.iter().map(ChannelRow::to_wire).collect())
+    }
+
+    /// The channel `id` if the caller may see it; `NotFound` otherwise, so that private channels
+    /// are indistinguishable from missing ones.
+    pub async fn visible_channel(&self, principal: &Principal, id: Id) -> Result<ChannelRow> {
+        let channel = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
+        let member = channel.private() && !principal.admin && self.store.is_channel_member(channel.id, principal.user_id).await?;
+        if can_see_channel(channel.private(), principal.admin, member) { Ok(channel) } else { Err(Error::NotFound("Channel")) }
+    }
+
+    /// Who is told about events in `channel`.
+    pub(super) async fn audience_of(&self, channel: &ChannelRow) -> Result<Audience> {
+        if channel.private() {
+            Ok(Audience::of_channel(true, self.store.list_channel_member_ids(channel.id).await?))
+        } else {
+            Ok(Audience::Everyone)
+        }
+    }
+
+    /// Creates a channel (admins). The creator of a private channel becomes its first member.
+    pub async fn create_channel(&self, principal: &Principal, request: &CreateChannelRequest) -> Result<Channel> {
+        principal.require_admin()?;
+        let name = ChannelName::parse(&request.name)?;
+        let id = self.next_id();
+        match self.store.insert_channel(id, name.as_str(), &name.key(), request.kind.as_str(), request.private, now_ms()).await {
+            Err(StoreError::Conflict) => return Err(name_taken()),
+            other => other?,
+        }
+        if request.private {
+            self.store.insert_channel_member(id, principal.user_id).await?;
+        }
+        let channel = self.store.get_channel(id).await?.ok_or(Error::NotFound("Channel"))?;
+        self.hub.publish(&self.audience_of(&channel).await?, &Event::ChannelCreate(channel.to_wire()));
+        Ok(channel.to_wire())
+    }
+
+    /// Renames a channel or changes its privacy (admins). Users who lose sight of it get
+    /// `channel_delete`; users who gain it get `channel_create`; the rest get `channel_update`.
+    pub async fn update_channel(&self, principal: &Principal, id: Id, request: &UpdateChannelRequest) -> Result<Channel> {
+        principal.require_admin()?;
+        let before = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
+        let name = match &request.name {
+            Some(name) => ChannelName::parse(name)?,
+            None => ChannelName::parse(&before.name)?,
+        };
+        let private = request.private.unwrap_or(before.private());
+        match self.store.update_channel(id.0, name.as_str(), &name.key(), private).await {
+            Err(StoreError::Conflict) => return Err(name_taken()),
+            Ok(false) => return Err(Error::NotFound("Channel")),
+            other => other?,
+        };
+        let after = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
+        let channel = after.to_wire();
+        if before.private() == after.private() {
+            self.hub.publish(&self.audience_of(&after).await?, &Event::ChannelUpdate(channel.clone()));
+        } else {
+            let members = Arc::new(self.store.list_channel_member_ids(id.0).await?.into_iter().collect());
+            self.hub.publish(&Audience::Members(Arc::clone(&members)), &Event::ChannelUpdate(channel.clone()));
+            let outsiders = Audience::NonMembers(members);
+            if after.private() {
+                self.hub.publish(&outsiders, &Event::ChannelDelete(ChannelDelete { id }));
+            } else {
+                self.hub.publish(&outsiders, &Event::ChannelCreate(channel.clone()));
+            }
+        }
+        Ok(channel)
+    }
+
+    /// Deletes a channel and its messages (admins).
+    pub async fn delete_channel(&self, principal: &Principal, id: Id) -> Result<()> {
+        principal.require_admin()?;
+        let channel = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
+        let audience = self.audience_of(&channel).await?;
+        if !self.store.delete_channel(id.0).await? {
+            return Err(Error::NotFound("Channel"));
+        }
+        self.hub.publish(&audience, &Event::ChannelDelete(ChannelDelete { id }));
+        Ok(())
+    }
+
+    /// Members of a private channel, for anyone who may see it.
+    pub async fn list_channel_members(&self, principal: &Principal, id: Id) -> Result<Vec<User>> {
+        let channel = self.visible_channel(principal, id).await?;
+        let rows = self.store.list_channel_members(channel.id).await?;
+        Ok(rows.iter().map(|u| User { id: Id(u.id), username: u.username.clone(), admin: u.admin() }).collect())
+    }
+
+    /// Adds a user to a private channel (admins); the user is sent `channel_create`.
+    pub async fn add_channel_member(&self, principal: &Principal, id: Id, user_id: Id) -> Result<()> {
+        principal.require_admin()?;
+        let channel = self.private_channel(id).await?;
+        let user = self.store.get_user(user_id.0).await?.ok_or(Error::NotFound("User"))?;
+        if self.store.insert_channel_member(channel.id, user.id).await? && !user.admin() {
+            self.hub.publish(&Audience::User(user.id), &Event::ChannelCreate(channel.to_wire()));
+        }
+        Ok(())
+    }
+
+    /// Removes a user from a private channel (admins); the user is sent `channel_delete`.
+    pub async fn remove_channel_member(&self, principal: &Principal, id: Id, user_id: Id) -> Result<()> {
+        principal.require_admin()?;
+        let channel = self.private_channel(id).await?;
+        let user = self.store.get_user(user_id.0).await?.ok_or(Error::NotFound("User"))?;
+        if !self.store.delete_channel_member(channel.id, user.id).await? {
+            return Err(Error::NotFound("Member"));
+        }
+        if !user.admin() {
+            self.hub.publish(&Audience::User(user.id), &Event::ChannelDelete(ChannelDelete { id }));
+        }
+        Ok(())
+    }
+
+    async fn private_channel(&self, id: Id) -> Result<ChannelRow> {
+        let channel = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
+        if !channel.private() {
+            return Err(Invalid::new("channel_not_private", "channel_id", "Only private channels have explicit members.").into());
+        }
+        Ok(channel)
+    }
+}

@@ -1,0 +1,191 @@
+//! Use cases of the chat: accounts, channels, messages, settings. Each checks who may do it,
+//! writes through the [`Store`] and tells connected clients through the [`Hub`].
+
+mod auth;
+mod channels;
+mod messages;
+mod settings;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cromulent_proto::rest::User;
+use cromulent_proto::Id;
+use tokio::sync::Semaphore;
+
+pub use auth::{LoginLimits, NewSession};
+
+use crate::config::AuthConfig;
+use crate::domain::id::IdGenerator;
+use crate::domain::text::Invalid;
+use crate::hub::Hub;
+use crate::store::{Store, StoreError};
+
+/// A failed use case, typed so each transport maps it once to a status or error frame.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Some input broke a rule.
+    #[error("{0}")]
+    Invalid(Invalid),
+    /// No valid session came with the request.
+    #[error("You need to log in.")]
+    Unauthenticated,
+    /// Unknown account or wrong password.
+    #[error("Wrong username or password.")]
+    InvalidCredentials,
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// An admin closed registration.
+    #[error("Registration is closed on this server.")]
+    RegistrationClosed,
+    /// The thing does not exist, or the caller may not know it does.
+    #[error("{0} not found.")]
+    NotFound(&'static str),
+    /// A unique value is already taken.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `username_taken`.
+        code: &'static str,
+        /// Field at fault.
+        field: &'static str,
+        /// A sentence for people.
+        message: &'static str,
+    },
+    /// The channel is of the wrong kind for this action.
+    #[error("This is a {actual} channel; the action needs a {needed} channel.")]
+    WrongChannelKind {
+        /// Kind the action needs.
+        needed: &'static str,
+        /// Kind the channel has.
+        actual: &'static str,
+    },
+    /// Too many attempts; try again later.
+    #[error("Too many attempts; try again in {retry_after_secs} s.")]
+    RateLimited {
+        /// Seconds until an attempt is allowed again.
+        retry_after_secs: u64,
+    },
+    /// The database failed.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+    /// Password hashing failed.
+    #[error("internal error")]
+    Hashing,
+}
+
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Self {
+        Error::Invalid(invalid)
+    }
+}
+
+impl Error {
+    /// The stable snake_case code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(invalid) => invalid.code,
+            Error::Unauthenticated => "unauthenticated",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::Forbidden(_) => "forbidden",
+            Error::RegistrationClosed => "registration_closed",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict { code, .. } => code,
+            Error::WrongChannelKind { .. } => "wrong_channel_kind",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Store(_) | Error::Hashing => "internal",
+        }
+    }
+
+    /// The request field at fault, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Invalid(invalid) => Some(invalid.field),
+            Error::Conflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// Result of a use case.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The authenticated caller of a request or gateway connection.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Account id.
+    pub user_id: i64,
+    /// Account username.
+    pub username: String,
+    /// Whether the account administers the server.
+    pub admin: bool,
+    /// The login session used, so logout can end exactly it.
+    pub session_id: i64,
+}
+
+impl Principal {
+    /// The caller as a wire user.
+    pub fn user(&self) -> User {
+        User { id: Id(self.user_id), username: self.username.clone(), admin: self.admin }
+    }
+
+    fn require_admin(&self) -> Result<()> {
+        if self.admin { Ok(()) } else { Err(Error::Forbidden("Only admins can do that.")) }
+    }
+}
+
+/// The chat's use cases; cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    store: Store,
+    hub: Hub,
+    ids: Arc<IdGenerator>,
+    /// Bounds concurrent Argon2 hashes (about 19 MiB each) to the number of cores.
+    hashing: Arc<Semaphore>,
+    limits: Arc<LoginLimits>,
+    auth: AuthConfig,
+}
+
+impl Chat {
+    /// Use cases over `store`, announcing events on `hub`.
+    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig) -> Chat {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Chat {
+            store,
+            hub,
+            ids,
+            hashing: Arc::new(Semaphore::new(cores)),
+            limits: Arc::new(LoginLimits::new(&auth)),
+            auth,
+        }
+    }
+
+    /// The hub events go to.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn next_id(&self) -> i64 {
+        self.ids.next(now_ms())
+    }
+
+    /// Drops rate-limit state of quiet clients and forgets expired sessions.
+    pub async fn tidy(&self) -> Result<()> {
+        self.limits.forget_quiet();
+        let removed = self.store.delete_expired_sessions(now_ms()).await?;
+        if removed > 0 {
+            tracing::debug!(removed, "expired sessions removed");
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,79 @@
+//! Text messages: insert, keyset-paginated history, edit, delete.
+
+use sqlx::FromRow;
+
+use super::{Result, Store};
+
+/// A message joined with its author's name.
+#[derive(Debug, Clone, FromRow)]
+pub struct MessageRow {
+    /// Message id.
+    pub id: i64,
+    /// Channel id.
+    pub channel_id: i64,
+    /// Author's account id.
+    pub author_id: i64,
+    /// Author's username.
+    pub author_username: String,
+    /// Markdown source.
+    pub content: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds of the last edit.
+    pub edited_at: Option<i64>,
+}
+
+/// The select list of [`MessageRow`], as a macro so queries stay `'static` strings.
+macro_rules! select_messages {
+    () => {
+        "SELECT m.id, m.channel_id, m.author_id, u.username AS author_username, m.content, m.created_at, m.edited_at \
+         FROM messages m JOIN users u ON u.id = m.author_id"
+    };
+}
+
+impl Store {
+    /// Inserts a message.
+    pub async fn insert_message(&self, id: i64, channel_id: i64, author_id: i64, content: &str, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO messages (id, channel_id, author_id, content, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(channel_id)
+            .bind(author_id)
+            .bind(content)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The message `id` in channel `channel_id`.
+    pub async fn get_message(&self, channel_id: i64, id: i64) -> Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.channel_id = $1 AND m.id = $2")).bind(channel_id).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// Up to `limit` messages older than `before`, newest first.
+    pub async fn list_messages_before(&self, channel_id: i64, before: i64, limit: i64) -> Result<Vec<MessageRow>> {
+        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.channel_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3")).bind(channel_id).bind(before).bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Replaces a message's content; false when it does not exist.
+    pub async fn update_message(&self, channel_id: i64, id: i64, content: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE messages SET content = $3, edited_at = $4 WHERE channel_id = $1 AND id = $2")
+            .bind(channel_id)
+            .bind(id)
+            .bind(content)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a message; false when it did not exist.
+    pub async fn delete_message(&self, channel_id: i64, id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM messages WHERE channel_id = $1 AND id = $2")
+            .bind(channel_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
