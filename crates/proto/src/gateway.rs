@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::rest::{Channel, User};
 use crate::Id;
+use crate::rest::{Channel, User};
 
 /// A frame sent by a client: an operation, an optional request id echoed by the reply, a payload.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -88,7 +88,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(&config.log, config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
-        Command::User { command: UserCommand::Create { name, admin, email } } => create_user(config, &name, admin, email.as_deref()).await,
+        Command::User { command: UserCommand::Create { name, admin, email } } => {
+            create_user(config, &name, admin, email.as_deref()).await
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Everything the server can be told.
@@ -163,7 +163,11 @@ const SECTIONS: [&str; 3] = ["http", "auth", "gateway"];
 pub const KEYS: &[Key] = &[
     Key { name: "listen", default: "\"0.0.0.0:4000\"", about: "HTTP address for the web client, REST API and gateway" },
     Key { name: "data_dir", default: "\"./data\"", about: "directory for the SQLite database and other state" },
-    Key { name: "database_url", default: "\"\"", about: "sqlite://PATH or postgres://USER:PASS@HOST/DB; empty: SQLite file in data_dir" },
+    Key {
+        name: "database_url",
+        default: "\"\"",
+        about: "sqlite://PATH or postgres://USER:PASS@HOST/DB; empty: SQLite file in data_dir",
+    },
     Key { name: "log", default: "\"info\"", about: "log filter in RUST_LOG syntax, e.g. \"info,cromulent=debug\"" },
     Key { name: "log_format", default: "\"pretty\"", about: "\"pretty\" or \"json\"" },
     Key { name: "http.max_body_bytes", default: "65536", about: "largest accepted request body in bytes" },
@@ -171,7 +175,11 @@ pub const KEYS: &[Key] = &[
     Key { name: "auth.session_ttl_days", default: "30", about: "lifetime of a login session in days" },
     Key { name: "auth.attempts_per_ip_per_minute", default: "30", about: "login/registration attempts per client IP per minute" },
     Key { name: "auth.attempts_per_account_per_minute", default: "10", about: "login attempts per account per minute" },
-    Key { name: "gateway.heartbeat_interval_ms", default: "30000", about: "heartbeat interval; two silent intervals close a connection" },
+    Key {
+        name: "gateway.heartbeat_interval_ms",
+        default: "30000",
+        about: "heartbeat interval; two silent intervals close a connection",
+    },
     Key { name: "gateway.resume_window_ms", default: "30000", about: "how long a dropped session stays resumable (and online)" },
     Key { name: "gateway.replay_frames", default: "1000", about: "frames kept per session for resume" },
     Key { name: "gateway.send_queue_frames", default: "512", about: "queued frames before a slow client is disconnected" },
@@ -186,9 +194,8 @@ pub fn env_name(key: &str) -> String {
 
 /// `--help` text listing every key with its variable and default.
 pub fn keys_help() -> String {
-    let mut text = String::from(
-        "Configuration (defaults < --config FILE < CROMULENT_* variables < flags; see docs/configuration.md):\n",
-    );
+    let mut text =
+        String::from("Configuration (defaults < --config FILE < CROMULENT_* variables < flags; see docs/configuration.md):\n");
     for key in KEYS {
         text.push_str(&format!("  {:<40} {:<46} default {}\n      {}\n", key.name, env_name(key.name), key.default, key.about));
     }
@@ -227,7 +234,9 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
         let key = key.as_str().to_ascii_lowercase();
         let dotted = SECTIONS
             .iter()
-            .find_map(|section| key.strip_prefix(section).and_then(|rest| rest.strip_prefix('_')).map(|rest| format!("{section}.{rest}")))
+            .find_map(|section| {
+                key.strip_prefix(section).and_then(|rest| rest.strip_prefix('_')).map(|rest| format!("{section}.{rest}"))
+            })
             .unwrap_or(key);
         KEYS.iter().any(|k| k.name == dotted).then(|| dotted.into())
     });
@@ -274,6 +283,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail API returns its own error")]
     fn later_sources_win() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "listen = \"127.0.0.1:1\"\ndata_dir = \"/from-file\"\n[gateway]\nreplay_frames = 7\n")?;
@@ -292,6 +302,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail API returns its own error")]
     fn typos_in_the_file_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[gateway]\nheartbeat_interval = 5\n")?;

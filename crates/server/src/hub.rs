@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use cromulent_proto::gateway::{close, PresenceStatus, PresenceUpdate};
 use cromulent_proto::Id;
+use cromulent_proto::gateway::{PresenceStatus, PresenceUpdate, close};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -169,10 +169,10 @@ impl Session {
         if state.replay.len() > self.replay_frames {
             state.replay.pop_front();
         }
-        if let Some(link) = &state.link {
-            if let Err(mpsc::error::TrySendError::Full(_)) = link.outbox.try_send(text) {
-                link.closer.close(close::SLOW_CONSUMER);
-            }
+        if let Some(link) = &state.link
+            && let Err(mpsc::error::TrySendError::Full(_)) = link.outbox.try_send(text)
+        {
+            link.closer.close(close::SLOW_CONSUMER);
         }
     }
 
@@ -239,7 +239,13 @@ impl Hub {
 
     /// Attaches a new connection to an existing session of `user_id`, closing any connection
     /// still attached. Returns the frames after `last_seq` to write before the outbox.
-    pub fn resume(&self, session_id: &str, user_id: i64, last_seq: u64, closer: Closer) -> Result<(Attachment, Vec<Utf8Bytes>), ResumeRefused> {
+    pub fn resume(
+        &self,
+        session_id: &str,
+        user_id: i64,
+        last_seq: u64,
+        closer: Closer,
+    ) -> Result<(Attachment, Vec<Utf8Bytes>), ResumeRefused> {
         let session = self
             .inner
             .sessions

@@ -41,11 +41,7 @@ impl Username {
             return Err(Invalid::new("invalid_username", "username", "Usernames are 2 to 32 characters long."));
         }
         if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(Invalid::new(
-                "invalid_username",
-                "username",
-                "Usernames may contain only letters, digits, '_' and '-'.",
-            ));
+            return Err(Invalid::new("invalid_username", "username", "Usernames may contain only letters, digits, '_' and '-'."));
         }
         Ok(Username(raw.to_owned()))
     }

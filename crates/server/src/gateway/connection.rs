@@ -6,16 +6,18 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use cromulent_proto::gateway::{close, ClientFrame, ErrorPayload, Hello, Identify, InvalidSession, Ready, Resume, Resumed, Typing};
+use cromulent_proto::gateway::{
+    ClientFrame, ErrorPayload, Hello, Identify, InvalidSession, Ready, Resume, Resumed, Typing, close,
+};
 use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::app::AppState;
-use crate::hub::{finish_frame, frame_head, Attachment, Closer};
+use crate::hub::{Attachment, Closer, finish_frame, frame_head};
 use crate::service::{Error, Principal};
 
 /// Standard close codes used besides the gateway's own.
@@ -194,10 +196,9 @@ impl Connection {
             }
             Err(refused) => {
                 let payload = InvalidSession { reason: refused.as_str().to_owned() };
-                self.send_direct("invalid_session", None, &payload).await.map_err(|_| OpError {
-                    code: "internal",
-                    message: "connection lost".into(),
-                })?;
+                self.send_direct("invalid_session", None, &payload)
+                    .await
+                    .map_err(|_| OpError { code: "internal", message: "connection lost".into() })?;
                 Ok(None)
             }
         }
@@ -314,7 +315,9 @@ async fn dispatch(state: &AppState, principal: &Principal, op: &str, d: Value) -
             state.chat.start_typing(principal, typing.channel_id).await?;
             Ok(Value::Object(Default::default()))
         }
-        "identify" | "resume" => Err(OpError { code: "already_identified", message: "This connection is already identified.".into() }),
+        "identify" | "resume" => {
+            Err(OpError { code: "already_identified", message: "This connection is already identified.".into() })
+        }
         other => Err(OpError { code: "unknown_op", message: format!("Unknown op {:?}.", truncate(other, 32)) }),
     }
 }
@@ -325,7 +328,10 @@ fn parse_frame(text: &str) -> Result<ClientFrame, OpError> {
         .map_err(|err| OpError { code: "invalid_frame", message: format!("The frame is not a valid gateway frame: {err}.") })?;
     let id_ok = frame.id.as_ref().is_none_or(|id| (id.is_string() || id.is_u64() || id.is_i64()) && id.to_string().len() <= 66);
     if !id_ok {
-        return Err(OpError { code: "invalid_frame", message: "A request id is a string of at most 64 characters or an integer.".into() });
+        return Err(OpError {
+            code: "invalid_frame",
+            message: "A request id is a string of at most 64 characters or an integer.".into(),
+        });
     }
     Ok(frame)
 }
@@ -350,7 +356,5 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 fn is_capacity_error(err: axum::Error) -> bool {
-    err.into_inner()
-        .downcast_ref::<tungstenite::Error>()
-        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+    err.into_inner().downcast_ref::<tungstenite::Error>().is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
 }

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::http::{origin_allowed, session_cookie, ApiError};
+use crate::http::{ApiError, origin_allowed, session_cookie};
 use crate::service::Error;
 
 /// Upgrades to a gateway connection when the Origin (if any) is this server or an allowed one.

@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cromulent_proto::rest::{Channel, ChannelMembers, CreateChannelRequest, UpdateChannelRequest};
 use cromulent_proto::Id;
+use cromulent_proto::rest::{Channel, ChannelMembers, CreateChannelRequest, UpdateChannelRequest};
 
 use super::{ApiError, ApiPath, Json};
 use crate::app::AppState;
@@ -15,7 +15,11 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> Result
 }
 
 /// `GET /channels/{id}`.
-pub async fn get(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<Id>) -> Result<axum::Json<Channel>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Id>,
+) -> Result<axum::Json<Channel>, ApiError> {
     Ok(axum::Json(state.chat.visible_channel(&principal, id).await?.to_wire()))
 }
 
@@ -39,7 +43,11 @@ pub async fn update(
 }
 
 /// `DELETE /channels/{id}` (admins) → 204.
-pub async fn delete(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<Id>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Id>,
+) -> Result<StatusCode, ApiError> {
     state.chat.delete_channel(&principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,10 +3,10 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use super::{origin_allowed, session_cookie, ApiError};
+use super::{ApiError, origin_allowed, session_cookie};
 use crate::app::AppState;
 use crate::service::{Error, Principal};
 
@@ -34,9 +34,11 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
             "unsupported_media_type",
             "Send the body as JSON with Content-Type: application/json.",
         ),
-        StatusCode::UNPROCESSABLE_ENTITY => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("The body has the wrong shape: {}", rejection.body_text()))
-        }
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("The body has the wrong shape: {}", rejection.body_text()),
+        ),
         _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body is not valid JSON."),
     }
 }
@@ -63,7 +65,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Query::<T>::from_request_parts(parts, state).await.map(|Query(value)| ApiQuery(value)).map_err(|rejection| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", format!("Bad query parameters: {}", rejection.body_text()))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_query",
+                format!("Bad query parameters: {}", rejection.body_text()),
+            )
         })
     }
 }

@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cromulent_proto::rest::{Message, MessageContentRequest};
 use cromulent_proto::Id;
+use cromulent_proto::rest::{Message, MessageContentRequest};
 use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, Json};

@@ -9,7 +9,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
-use super::{now_ms, Chat, Error, Principal, Result};
+use super::{Chat, Error, Principal, Result, now_ms};
 use crate::config::AuthConfig;
 use crate::domain::text::{Email, Password, Username};
 use crate::store::{NewUser, StoreError, UserRow};
@@ -90,7 +90,13 @@ impl Chat {
 
     /// Creates an account; the first account ever is an admin whatever `admin` says.
     /// Used by registration and by `cromulent user create`.
-    pub async fn create_user(&self, username: &Username, password: &Password, email: Option<&Email>, admin: bool) -> Result<UserRow> {
+    pub async fn create_user(
+        &self,
+        username: &Username,
+        password: &Password,
+        email: Option<&Email>,
+        admin: bool,
+    ) -> Result<UserRow> {
         let password_hash = self.hash_password(password.clone()).await?;
         let id = self.next_id();
         let first = self.store.claim_setting(FIRST_ACCOUNT, &id.to_string()).await?;
@@ -117,7 +123,7 @@ impl Chat {
                 other => other.into(),
             });
         }
-        Ok(self.store.get_user(id).await?.ok_or(Error::NotFound("User"))?)
+        self.store.get_user(id).await?.ok_or(Error::NotFound("User"))
     }
 
     /// Tells which unique field a refused insert collided on.

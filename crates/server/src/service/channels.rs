@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use cromulent_proto::Id;
 use cromulent_proto::gateway::ChannelDelete;
 use cromulent_proto::rest::{Channel, ChannelKind, CreateChannelRequest, UpdateChannelRequest, User};
-use cromulent_proto::Id;
 
-use super::{now_ms, Chat, Error, Principal, Result};
-use crate::domain::access::{can_see_channel, Audience};
+use super::{Chat, Error, Principal, Result, now_ms};
+use crate::domain::access::{Audience, can_see_channel};
 use crate::domain::event::Event;
 use crate::domain::text::{ChannelName, Invalid};
 use crate::store::{ChannelRow, StoreError};

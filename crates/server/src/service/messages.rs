@@ -1,10 +1,10 @@
 //! Text messages and typing: history, post, edit, delete, each checked against channel access.
 
+use cromulent_proto::Id;
 use cromulent_proto::gateway::{MessageDelete, TypingStart};
 use cromulent_proto::rest::{Author, ChannelKind, Message};
-use cromulent_proto::Id;
 
-use super::{now_ms, Chat, Error, Principal, Result};
+use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::event::Event;
 use crate::domain::text::{Invalid, MessageContent};
 use crate::store::{ChannelRow, MessageRow};
@@ -41,7 +41,13 @@ impl Chat {
     }
 
     /// Up to `limit` messages older than `before` (newest first).
-    pub async fn history(&self, principal: &Principal, channel_id: Id, before: Option<Id>, limit: Option<i64>) -> Result<Vec<Message>> {
+    pub async fn history(
+        &self,
+        principal: &Principal,
+        channel_id: Id,
+        before: Option<Id>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Message>> {
         let limit = limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(Invalid::new("invalid_limit", "limit", "limit is between 1 and 100.").into());

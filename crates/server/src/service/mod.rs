@@ -9,8 +9,8 @@ mod settings;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cromulent_proto::rest::User;
 use cromulent_proto::Id;
+use cromulent_proto::rest::User;
 use tokio::sync::Semaphore;
 
 pub use auth::{LoginLimits, NewSession};
@@ -150,14 +150,7 @@ impl Chat {
     /// Use cases over `store`, announcing events on `hub`.
     pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig) -> Chat {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Chat {
-            store,
-            hub,
-            ids,
-            hashing: Arc::new(Semaphore::new(cores)),
-            limits: Arc::new(LoginLimits::new(&auth)),
-            auth,
-        }
+        Chat { store, hub, ids, hashing: Arc::new(Semaphore::new(cores)), limits: Arc::new(LoginLimits::new(&auth)), auth }
     }
 
     /// The hub events go to.

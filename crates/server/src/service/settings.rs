@@ -1,7 +1,7 @@
 //! Server settings that admins change at run time, and the user directory.
 
-use cromulent_proto::rest::{Settings, UpdateSettingsRequest, User};
 use cromulent_proto::Id;
+use cromulent_proto::rest::{Settings, UpdateSettingsRequest, User};
 
 use super::{Chat, Principal, Result};
 

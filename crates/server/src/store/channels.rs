@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{flag, Result, Store, UserRow};
+use super::{Result, Store, UserRow, flag};
 
 /// A channel as stored.
 #[derive(Debug, Clone, FromRow)]

@@ -47,12 +47,21 @@ impl Store {
 
     /// The message `id` in channel `channel_id`.
     pub async fn get_message(&self, channel_id: i64, id: i64) -> Result<Option<MessageRow>> {
-        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.channel_id = $1 AND m.id = $2")).bind(channel_id).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.channel_id = $1 AND m.id = $2"))
+            .bind(channel_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Up to `limit` messages older than `before`, newest first.
     pub async fn list_messages_before(&self, channel_id: i64, before: i64, limit: i64) -> Result<Vec<MessageRow>> {
-        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.channel_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3")).bind(channel_id).bind(before).bind(limit).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.channel_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"))
+            .bind(channel_id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Replaces a message's content; false when it does not exist.

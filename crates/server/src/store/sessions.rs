@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{flag, Result, Store};
+use super::{Result, Store, flag};
 
 /// A live session joined with its account.
 #[derive(Debug, Clone, FromRow)]

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{flag, Result, Store};
+use super::{Result, Store, flag};
 
 /// An account as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -77,12 +77,18 @@ impl Store {
 
     /// The account with this id.
     pub async fn get_user(&self, id: i64) -> Result<Option<UserRow>> {
-        Ok(sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// The account whose lower-cased username or email equals `key`.
     pub async fn get_user_by_login(&self, key: &str) -> Result<Option<UserRow>> {
-        Ok(sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1 OR email_key = $1")).bind(key).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1 OR email_key = $1"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Every account, oldest first.

@@ -1,1 +1,10 @@
-fn main(){}
+//! Integration tests: the real server on port 0 with a fresh SQLite file, or a fresh PostgreSQL
+//! database when `CROMULENT_TEST_POSTGRES_URL` is set, driven by real HTTP and WebSocket clients.
+
+mod auth;
+mod channels;
+mod errors;
+mod gateway;
+mod helpers;
+mod lifecycle;
+mod messages;
