@@ -1,3 +1,160 @@
-//! Placeholder replaced by the gateway benchmark.
+//! Gateway fan-out benchmark: starts the release `cromulent` binary, connects N gateway clients
+//! to one channel, posts messages and prints delivery throughput, p50/p99 delivery latency and
+//! the server's memory per idle connection. Run with `cargo bench --bench gateway`.
 
-fn main() {}
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Client counts to measure.
+const SIZES: [usize; 2] = [100, 1_000];
+/// Messages posted per run.
+const MESSAGES: usize = 200;
+/// Pause between posts, so the figure is latency under a steady chat rate rather than a burst.
+const POST_EVERY: Duration = Duration::from_millis(10);
+
+struct Server {
+    child: Child,
+    addr: String,
+    pid: u32,
+}
+
+async fn start_server(data_dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
+        .args(["--listen", "127.0.0.1:0", "--log", "info"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("CROMULENT_LOG_FORMAT", "json")
+        .env("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "600000")
+        .env("CROMULENT_GATEWAY_SEND_QUEUE_FRAMES", "4096")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start cromulent");
+    let pid = child.id().expect("running");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("server logs its address");
+        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, addr, pid }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn run(clients: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server(dir.path()).await;
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("http://{}/api/v1{path}", server.addr);
+    let auth: Value = http
+        .post(api("/auth/register"))
+        .json(&json!({"username": "bench", "password": "benchmark password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = auth["token"].as_str().unwrap().to_owned();
+    let channels: Value = http.get(api("/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let general = channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = rss_kib(server.pid);
+
+    let base = Instant::now();
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(clients * MESSAGES)));
+    let mut sockets = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/gateway", server.addr)).await.unwrap();
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::Text(json!({"op": "identify", "d": {"token": token}}).to_string().into())).await.unwrap();
+        loop {
+            let frame = ws.next().await.unwrap().unwrap();
+            if frame.to_text().unwrap().contains("\"t\":\"ready\"") {
+                break;
+            }
+        }
+        sockets.push(ws);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let connected_rss = rss_kib(server.pid);
+
+    let mut readers = Vec::with_capacity(clients);
+    for mut ws in sockets {
+        let latencies = latencies.clone();
+        readers.push(tokio::spawn(async move {
+            let mut mine = Vec::with_capacity(MESSAGES);
+            while mine.len() < MESSAGES {
+                let Some(Ok(Message::Text(text))) = ws.next().await else { break };
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                if frame["t"] == "message_create" {
+                    let sent: u64 = frame["d"]["content"].as_str().unwrap().parse().unwrap();
+                    mine.push((base.elapsed().as_micros() as u64 - sent) as f64 / 1000.0);
+                }
+            }
+            latencies.lock().await.extend(mine);
+        }));
+    }
+    let started = Instant::now();
+    for _ in 0..MESSAGES {
+        let sent = base.elapsed().as_micros().to_string();
+        let response =
+            http.post(api(&format!("/channels/{general}/messages"))).bearer_auth(&token).json(&json!({"content": sent})).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        tokio::time::sleep(POST_EVERY).await;
+    }
+    for reader in readers {
+        tokio::time::timeout(Duration::from_secs(60), reader).await.expect("every client got every message").unwrap();
+    }
+    let elapsed = started.elapsed();
+    let mut latencies = latencies.lock().await.clone();
+    assert_eq!(latencies.len(), clients * MESSAGES, "every delivery arrived");
+    latencies.sort_by(f64::total_cmp);
+    let per_connection = connected_rss.saturating_sub(idle_rss) as f64 / clients as f64;
+    println!(
+        "clients {clients:>5} | deliveries {:>7} in {:>5.2} s = {:>8.0}/s | latency p50 {:>6.2} ms p99 {:>6.2} ms max {:>6.2} ms | RSS idle {:>6.1} MiB, connected {:>6.1} MiB, {:>5.1} KiB per connection",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().unwrap(),
+        idle_rss as f64 / 1024.0,
+        connected_rss as f64 / 1024.0,
+        per_connection,
+    );
+    server.child.kill().await.unwrap();
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    println!("gateway fan-out: {MESSAGES} messages posted {} ms apart to N clients of one channel", POST_EVERY.as_millis());
+    for clients in SIZES {
+        runtime.block_on(run(clients));
+    }
+}
