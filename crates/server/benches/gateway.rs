@@ -78,7 +78,8 @@ async fn run(clients: usize) {
         .unwrap();
     let token = auth["token"].as_str().unwrap().to_owned();
     let channels: Value = http.get(api("/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let general = channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
+    let general =
+        channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = rss_kib(server.pid);
 
@@ -119,8 +120,13 @@ async fn run(clients: usize) {
     let started = Instant::now();
     for _ in 0..MESSAGES {
         let sent = base.elapsed().as_micros().to_string();
-        let response =
-            http.post(api(&format!("/channels/{general}/messages"))).bearer_auth(&token).json(&json!({"content": sent})).send().await.unwrap();
+        let response = http
+            .post(api(&format!("/channels/{general}/messages")))
+            .bearer_auth(&token)
+            .json(&json!({"content": sent}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 201);
         tokio::time::sleep(POST_EVERY).await;
     }

@@ -52,7 +52,8 @@ impl AppState {
             send_queue_frames: config.gateway.send_queue_frames,
             resume_window: config.gateway.resume_window(),
         });
-        let chat = Chat::new(store, hub, Arc::new(IdGenerator::default()), config.auth.clone());
+        let ids = IdGenerator::starting_after(store.max_id().await?);
+        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone());
         chat.create_default_channels().await?;
         Ok(AppState { chat, config: Arc::new(config), shutdown: CancellationToken::new() })
     }

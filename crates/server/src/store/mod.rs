@@ -122,6 +122,17 @@ impl Store {
         Ok(())
     }
 
+    /// The largest id stored in any table, so new ids stay above it even if the clock stepped back.
+    pub async fn max_id(&self) -> Result<i64> {
+        let (max,): (i64,) = sqlx::query_as(
+            "SELECT MAX(id) FROM (SELECT COALESCE(MAX(id), 0) AS id FROM users UNION ALL SELECT COALESCE(MAX(id), 0) FROM sessions \
+             UNION ALL SELECT COALESCE(MAX(id), 0) FROM channels UNION ALL SELECT COALESCE(MAX(id), 0) FROM messages) AS ids",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(max)
+    }
+
     /// Waits for in-flight queries and closes every connection (SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.pool.close().await;

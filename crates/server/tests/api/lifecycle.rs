@@ -37,3 +37,52 @@ async fn shutdown_closes_gateway_sockets_with_going_away() {
     assert_eq!(unidentified.ended().await, Ended::Closed(1001));
     assert!(app.http.get(format!("http://{}/healthz", app.addr)).send().await.is_err(), "no longer accepting");
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_binary_cleanly() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("CROMULENT_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("the server logs its address");
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let status = tokio::process::Command::new("kill").args(["-TERM", &child.id().unwrap().to_string()]).status().await.unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait()).await.expect("exits in time").unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push(line);
+    }
+    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");
+    assert!(dir.path().join("cromulent.db").exists());
+}
+
+#[tokio::test]
+async fn help_lists_every_configuration_key() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent")).arg("--help").output().await.unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for key in cromulent::config::KEYS {
+        assert!(help.contains(key.name), "--help lacks {}", key.name);
+        assert!(help.contains(&cromulent::config::env_name(key.name)), "--help lacks the variable of {}", key.name);
+    }
+    for command in ["serve", "user"] {
+        assert!(help.contains(command));
+    }
+}
