@@ -1,6 +1,7 @@
 //! REST transport: the router, typed errors mapped to status codes once, and extractors that
 //! turn malformed requests into typed errors instead of plain-text rejections.
 
+mod assets;
 mod auth;
 mod channels;
 mod extract;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use cromulent_proto::rest::{ErrorBody, ErrorResponse};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
@@ -25,7 +27,7 @@ use crate::service::Error;
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "cromulent_session";
 
-/// The whole HTTP surface: health, REST under `/api/v1`, and the gateway.
+/// The whole HTTP surface: health, REST under `/api/v1`, the gateway, and the web client.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/register", post(auth::register))
@@ -47,8 +49,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .fallback(not_found)
+        .fallback(assets::serve)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))

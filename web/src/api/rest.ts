@@ -1,0 +1,102 @@
+// REST client: typed calls under /api/v1 that throw ApiError with the server's code and field.
+// The browser authenticates with the HttpOnly session cookie, so no token is ever held in JS.
+
+import type { AuthResponse, Channel, ChannelKind, ErrorBody, Id, Message, User } from './protocol';
+
+/** A failed call: HTTP status plus the server's typed error. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field?: string;
+
+  constructor(status: number, body: ErrorBody) {
+    super(body.message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body.code;
+    this.field = body.field;
+  }
+}
+
+type Fetch = typeof fetch;
+
+/** Calls the REST API with JSON bodies and same-origin cookies. */
+export class Api {
+  private readonly fetch: Fetch;
+  private readonly base: string;
+
+  constructor(fetchImpl: Fetch = globalThis.fetch.bind(globalThis), base = '/api/v1') {
+    this.fetch = fetchImpl;
+    this.base = base;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetch(this.base + path, {
+        method,
+        credentials: 'same-origin',
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, { code: 'network', message: 'Cannot reach the server.' });
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: ErrorBody } | undefined)?.error;
+      throw new ApiError(response.status, error ?? { code: 'http_' + response.status, message: `The server answered ${response.status}.` });
+    }
+    return parsed as T;
+  }
+
+  register(username: string, password: string, email?: string): Promise<AuthResponse> {
+    return this.request('POST', '/auth/register', email ? { username, password, email } : { username, password });
+  }
+
+  login(username: string, password: string): Promise<AuthResponse> {
+    return this.request('POST', '/auth/login', { username, password });
+  }
+
+  logout(): Promise<void> {
+    return this.request('POST', '/auth/logout');
+  }
+
+  me(): Promise<User> {
+    return this.request('GET', '/users/@me');
+  }
+
+  users(): Promise<User[]> {
+    return this.request('GET', '/users');
+  }
+
+  createChannel(name: string, kind: ChannelKind, isPrivate: boolean): Promise<Channel> {
+    return this.request('POST', '/channels', { name, kind, private: isPrivate });
+  }
+
+  /** Newest first, as the server returns them. */
+  history(channelId: Id, before?: Id, limit = 50): Promise<Message[]> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set('before', before);
+    return this.request('GET', `/channels/${channelId}/messages?${query}`);
+  }
+
+  post(channelId: Id, content: string): Promise<Message> {
+    return this.request('POST', `/channels/${channelId}/messages`, { content });
+  }
+
+  edit(channelId: Id, messageId: Id, content: string): Promise<Message> {
+    return this.request('PATCH', `/channels/${channelId}/messages/${messageId}`, { content });
+  }
+
+  remove(channelId: Id, messageId: Id): Promise<void> {
+    return this.request('DELETE', `/channels/${channelId}/messages/${messageId}`);
+  }
+}

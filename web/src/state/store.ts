@@ -1,0 +1,133 @@
+// The app's live state as signals, and the actions the screens call. Gateway events go through
+// the pure reducer in chat.ts; this module adds the effects (REST calls, timers, the gateway).
+
+import { computed, signal } from '@preact/signals';
+import { Api, ApiError } from '../api/rest';
+import { GatewayClient, gatewayUrl, type GatewayStatus } from '../api/gateway';
+import type { ChannelKind, GatewayEvent, Id, User } from '../api/protocol';
+import { emptyChat, reduce, type Action } from './chat';
+
+/** Messages per history page. */
+export const PAGE_SIZE = 50;
+/** Typing ops are sent at most this often while someone types. */
+export const TYPING_EVERY_MS = 5_000;
+
+export const api = new Api();
+export const chat = signal(emptyChat);
+export const connection = signal<GatewayStatus>('connecting');
+/** `undefined` while the session is being checked at start-up. */
+export const account = signal<User | null | undefined>(undefined);
+export const loadingOlder = signal(false);
+
+export const currentChannel = computed(() => chat.value.channels.find((c) => c.id === chat.value.current) ?? null);
+
+let gateway: GatewayClient | null = null;
+let typingTimer: ReturnType<typeof setInterval> | null = null;
+let lastTypingSent = 0;
+
+function dispatch(action: Action): void {
+  chat.value = reduce(chat.value, action);
+}
+
+/** Loads the newest page of a channel, replacing what was loaded. */
+async function loadLatest(channelId: Id): Promise<void> {
+  const page = await api.history(channelId, undefined, PAGE_SIZE);
+  dispatch({ t: 'history_loaded', d: { channelId, page, limit: PAGE_SIZE, replace: true } });
+}
+
+function onEvent(event: GatewayEvent): void {
+  dispatch(event);
+  if (event.t === 'ready') {
+    // A fresh session (first connect, or resume refused): anything may have been missed.
+    account.value = event.d.user;
+    void api.users().then((users) => dispatch({ t: 'users_loaded', d: users }), () => {});
+    const current = chat.value.current;
+    if (current) void loadLatest(current).catch(() => {});
+  }
+}
+
+/** Starts the live connection once logged in. */
+export function connect(user: User): void {
+  account.value = user;
+  gateway?.stop();
+  gateway = new GatewayClient(gatewayUrl(location), {
+    event: onEvent,
+    status: (status) => (connection.value = status),
+    authFailed: () => signOut(false),
+  });
+  gateway.start();
+  typingTimer ??= setInterval(() => dispatch({ t: 'typing_expired', d: { now: Date.now() } }), 1_000);
+}
+
+/** Checks the session cookie at start-up. */
+export async function restoreSession(): Promise<void> {
+  try {
+    connect(await api.me());
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) account.value = null;
+    else setTimeout(() => void restoreSession(), 2_000);
+  }
+}
+
+function signOut(callServer: boolean): void {
+  gateway?.stop();
+  gateway = null;
+  if (callServer) void api.logout().catch(() => {});
+  chat.value = emptyChat;
+  account.value = null;
+}
+
+/** Logs out this browser. */
+export function logout(): void {
+  signOut(true);
+}
+
+/** Opens a channel and loads its history if needed. */
+export async function openChannel(channelId: Id): Promise<void> {
+  dispatch({ t: 'channel_opened', d: { channelId } });
+  if (!chat.value.messages[channelId]) await loadLatest(channelId);
+}
+
+/** Loads the page before the oldest loaded message. */
+export async function loadOlder(channelId: Id): Promise<void> {
+  const loaded = chat.value.messages[channelId];
+  if (loadingOlder.value || !loaded?.length || !chat.value.hasOlder[channelId]) return;
+  loadingOlder.value = true;
+  try {
+    const page = await api.history(channelId, loaded[0].id, PAGE_SIZE);
+    dispatch({ t: 'history_loaded', d: { channelId, page, limit: PAGE_SIZE, replace: false } });
+  } finally {
+    loadingOlder.value = false;
+  }
+}
+
+/** Posts a message; the gateway echo is merged with the REST answer by id. */
+export async function send(channelId: Id, content: string): Promise<void> {
+  const message = await api.post(channelId, content);
+  dispatch({ t: 'message_upserted', d: message });
+  lastTypingSent = 0;
+}
+
+export async function edit(channelId: Id, messageId: Id, content: string): Promise<void> {
+  dispatch({ t: 'message_upserted', d: await api.edit(channelId, messageId, content) });
+}
+
+export async function remove(channelId: Id, messageId: Id): Promise<void> {
+  await api.remove(channelId, messageId);
+  dispatch({ t: 'message_delete', d: { id: messageId, channel_id: channelId } });
+}
+
+/** Tells others the user types, at most every few seconds. */
+export function typing(channelId: Id): void {
+  const now = Date.now();
+  if (now - lastTypingSent < TYPING_EVERY_MS || connection.value !== 'connected') return;
+  lastTypingSent = now;
+  void gateway?.request('typing', { channel_id: channelId }).catch(() => {});
+}
+
+export async function createChannel(name: string, kind: ChannelKind, isPrivate: boolean): Promise<void> {
+  const channel = await api.createChannel(name, kind, isPrivate);
+  dispatch({ t: 'channel_create', d: channel });
+}
+
+export { ApiError };

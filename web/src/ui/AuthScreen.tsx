@@ -1,0 +1,85 @@
+// Log in or register. Errors appear next to the field the server named, others above the form.
+
+import { useState } from 'preact/hooks';
+import { api, ApiError, connect } from '../state/store';
+
+type Mode = 'login' | 'register';
+
+export function AuthScreen() {
+  const [mode, setMode] = useState<Mode>('login');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [email, setEmail] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setErrors({});
+    try {
+      const response = mode === 'login' ? await api.login(username, password) : await api.register(username, password, email || undefined);
+      connect(response.user);
+    } catch (error) {
+      if (error instanceof ApiError) setErrors({ [error.field ?? 'form']: error.message });
+      else setErrors({ form: 'Something went wrong.' });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const switchTo = (next: Mode) => {
+    setMode(next);
+    setErrors({});
+  };
+
+  const field = (name: string, label: string, value: string, set: (v: string) => void, type: 'text' | 'email' | 'password', autocomplete: string) => {
+    const common = {
+      name,
+      value,
+      autocomplete,
+      required: name !== 'email',
+      'aria-invalid': errors[name] ? ('true' as const) : undefined,
+      'aria-describedby': errors[name] ? `${name}-error` : undefined,
+      onInput: (e: Event) => set((e.target as HTMLInputElement).value),
+    };
+    return (
+      <label class="field">
+        <span>{label}</span>
+        {type === 'password' ? <input type="password" {...common} /> : type === 'email' ? <input type="email" {...common} /> : <input type="text" {...common} />}
+        {errors[name] && (
+          <span class="field-error" id={`${name}-error`} role="alert">
+            {errors[name]}
+          </span>
+        )}
+      </label>
+    );
+  };
+
+  return (
+    <main class="auth">
+      <form class="auth-card" onSubmit={submit} aria-label={mode === 'login' ? 'Log in' : 'Register'}>
+        <h1>Cromulent</h1>
+        <div class="tabs" role="tablist">
+          <button type="button" role="tab" aria-selected={mode === 'login'} onClick={() => switchTo('login')}>
+            Log in
+          </button>
+          <button type="button" role="tab" aria-selected={mode === 'register'} onClick={() => switchTo('register')}>
+            Register
+          </button>
+        </div>
+        {errors.form && (
+          <p class="form-error" role="alert">
+            {errors.form}
+          </p>
+        )}
+        {field('username', mode === 'login' ? 'Username or email' : 'Username', username, setUsername, 'text', 'username')}
+        {mode === 'register' && field('email', 'Email (optional)', email, setEmail, 'email', 'email')}
+        {field('password', 'Password', password, setPassword, 'password', mode === 'login' ? 'current-password' : 'new-password')}
+        <button class="primary" type="submit" disabled={busy}>
+          {mode === 'login' ? 'Log in' : 'Create account'}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,236 @@
+// The open text channel: history that loads older pages when scrolled up without jumping,
+// live messages, "jump to present", edit and delete, the typing line and the composer.
+
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { Message } from '../api/protocol';
+import { typingText } from '../state/chat';
+import { account, ApiError, chat, currentChannel, edit, loadingOlder, loadOlder, remove, send, typing } from '../state/store';
+import { renderMarkdown } from '../markdown';
+import { formatTimestamp, isoTimestamp } from '../time';
+
+/** Distance from the bottom, in pixels, that still counts as "at the present". */
+const STICKY_PX = 48;
+/** Distance from the top at which the previous page is fetched. */
+const PREFETCH_PX = 240;
+
+export function MessagePane() {
+  const channel = currentChannel.value;
+  if (!channel) {
+    return (
+      <main class="pane empty">
+        <p>No text channel yet.</p>
+      </main>
+    );
+  }
+  return (
+    <main class="pane" aria-label={`#${channel.name}`}>
+      <header class="pane-header">
+        <h1>
+          <span aria-hidden="true">#</span> {channel.name}
+        </h1>
+        {channel.private && <span class="badge">private</span>}
+      </header>
+      <MessageList channelId={channel.id} key={channel.id} />
+      <TypingLine channelId={channel.id} />
+      <Composer channelId={channel.id} channelName={channel.name} key={`composer-${channel.id}`} />
+    </main>
+  );
+}
+
+function MessageList(props: { channelId: string }) {
+  const state = chat.value;
+  const messages = state.messages[props.channelId];
+  const scroller = useRef<HTMLDivElement>(null);
+  const [atPresent, setAtPresent] = useState(true);
+  const anchor = useRef<{ height: number; top: number } | null>(null);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    if (anchor.current) {
+      // Older messages were prepended: keep what the reader was looking at in place.
+      el.scrollTop = el.scrollHeight - anchor.current.height + anchor.current.top;
+      anchor.current = null;
+    } else if (atPresent) {
+      el.scrollTop = el.scrollHeight;
+    }
+  }, [messages]);
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    setAtPresent(el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX);
+    if (el.scrollTop < PREFETCH_PX && state.hasOlder[props.channelId] && !loadingOlder.value) {
+      anchor.current = { height: el.scrollHeight, top: el.scrollTop };
+      void loadOlder(props.channelId).catch(() => (anchor.current = null));
+    }
+  };
+
+  const jump = () => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+    setAtPresent(true);
+  };
+
+  return (
+    <div class="messages-wrap">
+      <div class="messages" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
+        {messages === undefined && <p class="hint">Loading messages…</p>}
+        {messages && !state.hasOlder[props.channelId] && <p class="hint">This is the beginning of the channel.</p>}
+        {loadingOlder.value && <p class="hint">Loading older messages…</p>}
+        <ol>
+          {messages?.map((m, i) => (
+            <MessageItem key={m.id} message={m} grouped={i > 0 && messages[i - 1].author.id === m.author.id && m.created_at - messages[i - 1].created_at < 5 * 60_000} />
+          ))}
+        </ol>
+      </div>
+      {!atPresent && (
+        <button type="button" class="jump" onClick={jump}>
+          Jump to present
+        </button>
+      )}
+    </div>
+  );
+}
+
+function MessageItem(props: { message: Message; grouped: boolean }) {
+  const m = props.message;
+  const me = account.value;
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const mine = me?.id === m.author.id;
+  const canDelete = mine || !!me?.admin;
+
+  const save = async (content: string) => {
+    try {
+      await edit(m.channel_id, m.id, content);
+      setEditing(false);
+      setError(null);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Could not save.');
+    }
+  };
+
+  const del = async () => {
+    if (!confirm('Delete this message?')) return;
+    try {
+      await remove(m.channel_id, m.id);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Could not delete.');
+    }
+  };
+
+  return (
+    <li class={`message${props.grouped ? ' grouped' : ''}`} data-message-id={m.id} aria-label={`${m.author.username}: ${m.content}`}>
+      {!props.grouped && (
+        <div class="meta">
+          <strong class="author">{m.author.username}</strong>
+          <time dateTime={isoTimestamp(m.created_at)}>{formatTimestamp(m.created_at)}</time>
+        </div>
+      )}
+      {editing ? (
+        <EditBox initial={m.content} onSave={save} onCancel={() => setEditing(false)} />
+      ) : (
+        <div class="content">
+          <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(m.content) }} />
+          {m.edited_at !== null && (
+            <small class="edited" title={formatTimestamp(m.edited_at)}>
+              (edited)
+            </small>
+          )}
+        </div>
+      )}
+      {error && (
+        <p class="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      {!editing && (mine || canDelete) && (
+        <div class="message-actions">
+          {mine && (
+            <button type="button" class="ghost" aria-label="Edit message" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+          )}
+          {canDelete && (
+            <button type="button" class="ghost danger" aria-label="Delete message" onClick={del}>
+              Delete
+            </button>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
+
+function EditBox(props: { initial: string; onSave(content: string): void; onCancel(): void }) {
+  const [value, setValue] = useState(props.initial);
+  return (
+    <textarea
+      class="edit"
+      aria-label="Edit message"
+      value={value}
+      autoFocus
+      onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' && !e.shiftKey) {
+          e.preventDefault();
+          props.onSave(value);
+        } else if (e.key === 'Escape') props.onCancel();
+      }}
+    />
+  );
+}
+
+function TypingLine(props: { channelId: string }) {
+  const typers = chat.value.typing[props.channelId] ?? {};
+  const text = typingText(Object.values(typers).map((t) => t.username));
+  return (
+    <div class="typing" aria-live="polite">
+      {text}
+    </div>
+  );
+}
+
+function Composer(props: { channelId: string; channelName: string }) {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async () => {
+    const content = value.trim();
+    if (!content) return;
+    try {
+      await send(props.channelId, content);
+      setValue('');
+      setError(null);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Could not send.');
+    }
+  };
+
+  return (
+    <form class="composer" onSubmit={(e) => (e.preventDefault(), void submit())}>
+      {error && (
+        <p class="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      <textarea
+        aria-label={`Message #${props.channelName}`}
+        placeholder={`Message #${props.channelName}`}
+        rows={1}
+        value={value}
+        onInput={(e) => {
+          setValue((e.target as HTMLTextAreaElement).value);
+          typing(props.channelId);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            void submit();
+          }
+        }}
+      />
+    </form>
+  );
+}

@@ -1,0 +1,136 @@
+// Channel sidebar: Text and Voice sections, unread channels in bold, an admin's "create channel"
+// dialog, and the current user with a log-out button at the bottom.
+
+import { useState } from 'preact/hooks';
+import type { ChannelKind } from '../api/protocol';
+import { account, ApiError, chat, createChannel, logout, openChannel } from '../state/store';
+
+export function Sidebar() {
+  const state = chat.value;
+  const me = account.value;
+  const [creating, setCreating] = useState<ChannelKind | null>(null);
+  const text = state.channels.filter((c) => c.kind === 'text');
+  const voice = state.channels.filter((c) => c.kind === 'voice');
+
+  return (
+    <nav class="sidebar" aria-label="Channels">
+      <header class="server-name">Cromulent</header>
+      <Section title="Text channels" kind="text" admin={!!me?.admin} onCreate={setCreating}>
+        {text.map((c) => (
+          <li key={c.id}>
+            <a
+              href={`/channels/${c.id}`}
+              class={`channel${state.current === c.id ? ' active' : ''}${state.unread[c.id] ? ' unread' : ''}`}
+              aria-current={state.current === c.id ? 'page' : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                history.pushState(null, '', `/channels/${c.id}`);
+                void openChannel(c.id);
+              }}
+            >
+              <span aria-hidden="true">#</span> {c.name}
+              {c.private && <span class="badge" title="Private channel">private</span>}
+            </a>
+          </li>
+        ))}
+      </Section>
+      <Section title="Voice channels" kind="voice" admin={!!me?.admin} onCreate={setCreating}>
+        {voice.map((c) => (
+          <li key={c.id}>
+            <span class="channel voice" title="Voice chat is coming">
+              <span aria-hidden="true">🔊</span> {c.name}
+              {c.private && <span class="badge">private</span>}
+            </span>
+          </li>
+        ))}
+      </Section>
+      <footer class="user-panel">
+        <span class="avatar" aria-hidden="true">
+          {me?.username.slice(0, 1).toUpperCase()}
+        </span>
+        <span class="who">
+          <strong>{me?.username}</strong>
+          {me?.admin && <small>admin</small>}
+        </span>
+        <button type="button" class="ghost" onClick={logout} aria-label="Log out">
+          Log out
+        </button>
+      </footer>
+      {creating && <CreateChannelDialog kind={creating} onClose={() => setCreating(null)} />}
+    </nav>
+  );
+}
+
+function Section(props: { title: string; kind: ChannelKind; admin: boolean; onCreate(kind: ChannelKind): void; children: preact.ComponentChildren }) {
+  return (
+    <section class="channel-section">
+      <h2>
+        <span>{props.title}</span>
+        {props.admin && (
+          <button type="button" class="ghost icon" aria-label={`Create ${props.kind} channel`} onClick={() => props.onCreate(props.kind)}>
+            +
+          </button>
+        )}
+      </h2>
+      <ul>{props.children}</ul>
+    </section>
+  );
+}
+
+function CreateChannelDialog(props: { kind: ChannelKind; onClose(): void }) {
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<ChannelKind>(props.kind);
+  const [isPrivate, setPrivate] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await createChannel(name, kind, isPrivate);
+      props.onClose();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Something went wrong.');
+    }
+  };
+
+  return (
+    <div class="dialog-backdrop" role="dialog" aria-modal="true" aria-label="Create channel" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
+      <form
+        class="dialog"
+        aria-label="Create channel"
+        onSubmit={submit}
+        onKeyDown={(e) => e.key === 'Escape' && props.onClose()}
+      >
+        <h2>Create channel</h2>
+        <label class="field">
+          <span>Name</span>
+          <input name="channel-name" value={name} autoFocus required onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          {error && (
+            <span class="field-error" role="alert">
+              {error}
+            </span>
+          )}
+        </label>
+        <label class="field">
+          <span>Kind</span>
+          <select value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value as ChannelKind)}>
+            <option value="text">Text</option>
+            <option value="voice">Voice</option>
+          </select>
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={isPrivate} onChange={(e) => setPrivate((e.target as HTMLInputElement).checked)} />
+          Private (only members and admins see it)
+        </label>
+        <div class="actions">
+          <button type="button" class="ghost" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary">
+            Create
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
