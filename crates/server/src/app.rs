@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::domain::id::IdGenerator;
 use crate::hub::{Hub, HubLimits};
 use crate::service::{self, Chat};
 use crate::store::{Store, StoreError};
+
+/// How long shutdown waits for gateway connections to close.
+const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
 
 /// How often quiet rate-limit keys and expired sessions are cleaned up.
 const TIDY_EVERY: Duration = Duration::from_secs(600);
@@ -26,6 +30,9 @@ pub enum AppError {
     /// A use case failed during start-up.
     #[error(transparent)]
     Service(#[from] service::Error),
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// Creating the data directory or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -40,11 +47,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Gateway connection tasks, awaited at shutdown before the database closes.
+    pub connections: TaskTracker,
 }
 
 impl AppState {
     /// Creates the data directory, opens and migrates the database, and seeds default channels.
     pub async fn open(config: Config) -> Result<AppState, AppError> {
+        config.validate()?;
         create_private_dir(&config.data_dir)?;
         let store = Store::open(&config.database_url()).await?;
         let hub = Hub::new(HubLimits {
@@ -55,7 +65,7 @@ impl AppState {
         let ids = IdGenerator::starting_after(store.max_id().await?);
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone());
         chat.create_default_channels().await?;
-        Ok(AppState { chat, config: Arc::new(config), shutdown: CancellationToken::new() })
+        Ok(AppState { chat, config: Arc::new(config), shutdown: CancellationToken::new(), connections: TaskTracker::new() })
     }
 }
 
@@ -94,13 +104,11 @@ impl App {
             .await;
         shutdown.cancel();
         let _ = tidy.await;
-        // Gateway tasks were told to close by the token; give them a moment to say goodbye
-        // before the pool goes away under them.
-        for _ in 0..50 {
-            if state.chat.hub().session_count() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        // Gateway tasks were told to close by the token; let them finish their last op and
+        // send their close frame before the pool goes away under them.
+        state.connections.close();
+        if tokio::time::timeout(CONNECTIONS_GRACE, state.connections.wait()).await.is_err() {
+            tracing::warn!(left = state.connections.len(), "gateway connections still closing at shutdown");
         }
         state.chat.store().close().await;
         tracing::info!("stopped");

@@ -204,8 +204,21 @@ pub fn keys_help() -> String {
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(#[from] Box<figment::Error>);
+pub enum ConfigError {
+    /// A source could not be read or parsed.
+    #[error("invalid configuration: {0}")]
+    Source(#[from] Box<figment::Error>),
+    /// A value is out of its range.
+    #[error("invalid configuration: {key} must be between {min} and {max}")]
+    OutOfRange {
+        /// The dotted key.
+        key: &'static str,
+        /// Smallest allowed value.
+        min: u64,
+        /// Largest allowed value.
+        max: u64,
+    },
+}
 
 /// Settings given as command-line flags, applied last.
 #[derive(Debug, Default, Serialize)]
@@ -240,7 +253,31 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
             .unwrap_or(key);
         KEYS.iter().any(|k| k.name == dotted).then(|| dotted.into())
     });
-    figment.merge(env).merge(Serialized::defaults(overrides)).extract().map_err(|e| ConfigError(Box::new(e)))
+    let config: Config = figment.merge(env).merge(Serialized::defaults(overrides)).extract().map_err(Box::new)?;
+    config.validate()?;
+    Ok(config)
+}
+
+impl Config {
+    /// Checks that numbers are in ranges the server can work with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let g = &self.gateway;
+        let checks: [(&'static str, u64, u64, u64); 7] = [
+            ("gateway.heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 3_600_000),
+            ("gateway.resume_window_ms", g.resume_window_ms, 0, 86_400_000),
+            ("gateway.replay_frames", g.replay_frames as u64, 1, 1_000_000),
+            ("gateway.send_queue_frames", g.send_queue_frames as u64, 1, 1_000_000),
+            ("gateway.max_frame_bytes", g.max_frame_bytes as u64, 1024, 16 * 1024 * 1024),
+            ("gateway.ops_per_minute", u64::from(g.ops_per_minute), 1, 1_000_000),
+            ("auth.session_ttl_days", u64::from(self.auth.session_ttl_days), 1, 3650),
+        ];
+        for (key, value, min, max) in checks {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::OutOfRange { key, min, max });
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +336,17 @@ mod tests {
             assert_eq!(config.database_url(), "sqlite:///from-env/cromulent.db");
             Ok(())
         });
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused() {
+        let mut config = Config::default();
+        config.gateway.heartbeat_interval_ms = u64::MAX;
+        assert!(config.validate().unwrap_err().to_string().contains("gateway.heartbeat_interval_ms"));
+        config.gateway.heartbeat_interval_ms = 1000;
+        config.gateway.send_queue_frames = 0;
+        assert!(config.validate().is_err());
+        assert!(Config::default().validate().is_ok());
     }
 
     #[test]

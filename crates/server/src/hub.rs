@@ -102,7 +102,7 @@ pub struct Attachment {
 /// Why `resume` was refused; the client should identify again and refetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResumeRefused {
-    /// No such session for this user (never existed, expired or ended).
+    /// No such session for this login (never existed, expired, ended, or opened with another token).
     UnknownSession,
     /// The frames after the client's `seq` are no longer buffered, or `seq` is from the future.
     TooFarBehind,
@@ -180,7 +180,12 @@ impl Session {
     /// before draining its outbox, which only holds later numbers.
     pub fn first_frame(&self, head: &str) -> Utf8Bytes {
         let text = finish_frame(head, 1);
-        self.state.lock().expect("session lock").replay.push_front((1, text.clone()));
+        let mut state = self.state.lock().expect("session lock");
+        // Only when frame 2 is still buffered: otherwise frame 1 would make the buffer look
+        // continuous from the start while frames in between were already evicted.
+        if state.replay.front().is_none_or(|(seq, _)| *seq == 2) {
+            state.replay.push_front((1, text.clone()));
+        }
         text
     }
 }
@@ -224,25 +229,25 @@ impl Hub {
                 ended: false,
             }),
         });
+        // Counting and announcing under one lock keeps presence events in the order of the counts.
+        let mut online = self.inner.online.lock().expect("presence lock");
         self.inner.sessions.write().expect("sessions lock").insert(id, Arc::clone(&session));
-        let came_online = {
-            let mut online = self.inner.online.lock().expect("presence lock");
-            let count = online.entry(user_id).or_insert(0);
-            *count += 1;
-            *count == 1
-        };
-        if came_online {
+        let count = online.entry(user_id).or_insert(0);
+        *count += 1;
+        if *count == 1 {
             self.publish_presence(user_id, PresenceStatus::Online);
         }
+        drop(online);
         Attachment { session, outbox: receiver, generation: 1 }
     }
 
-    /// Attaches a new connection to an existing session of `user_id`, closing any connection
-    /// still attached. Returns the frames after `last_seq` to write before the outbox.
+    /// Attaches a new connection to an existing session opened with the same login session,
+    /// closing any connection still attached. Returns the frames after `last_seq` to write
+    /// before the outbox.
     pub fn resume(
         &self,
         session_id: &str,
-        user_id: i64,
+        login_session_id: i64,
         last_seq: u64,
         closer: Closer,
     ) -> Result<(Attachment, Vec<Utf8Bytes>), ResumeRefused> {
@@ -252,7 +257,7 @@ impl Hub {
             .read()
             .expect("sessions lock")
             .get(session_id)
-            .filter(|s| s.principal.user_id == user_id)
+            .filter(|s| s.principal.session_id == login_session_id)
             .cloned()
             .ok_or(ResumeRefused::UnknownSession)?;
         let mut state = session.state.lock().expect("session lock");
@@ -261,8 +266,12 @@ impl Hub {
         }
         let oldest = state.replay.front().map_or(state.seq + 1, |(seq, _)| *seq);
         if last_seq > state.seq || last_seq + 1 < oldest {
+            // A detached session that can never be resumed is over; a live one is left alone.
+            let detached = state.link.is_none();
             drop(state);
-            self.end_session(&session, close::SESSION_ENDED);
+            if detached {
+                self.end_session(&session, close::SESSION_ENDED);
+            }
             return Err(ResumeRefused::TooFarBehind);
         }
         let missed = state.replay.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, text)| text.clone()).collect();
@@ -333,24 +342,16 @@ impl Hub {
                 link.closer.close(code);
             }
         }
-        self.inner.sessions.write().expect("sessions lock").remove(&session.id);
         let user_id = session.principal.user_id;
-        let went_offline = {
-            let mut online = self.inner.online.lock().expect("presence lock");
-            match online.get_mut(&user_id) {
-                Some(count) if *count > 1 => {
-                    *count -= 1;
-                    false
-                }
-                Some(_) => {
-                    online.remove(&user_id);
-                    true
-                }
-                None => false,
+        let mut online = self.inner.online.lock().expect("presence lock");
+        self.inner.sessions.write().expect("sessions lock").remove(&session.id);
+        match online.get_mut(&user_id) {
+            Some(count) if *count > 1 => *count -= 1,
+            Some(_) => {
+                online.remove(&user_id);
+                self.publish_presence(user_id, PresenceStatus::Offline);
             }
-        };
-        if went_offline {
-            self.publish_presence(user_id, PresenceStatus::Offline);
+            None => {}
         }
     }
 
@@ -408,6 +409,20 @@ mod tests {
         let frames = drain(&mut a.outbox);
         assert_eq!(frames[0]["t"], "presence_update");
         assert_eq!(frames[0]["s"], 2);
+    }
+
+    #[tokio::test]
+    async fn ready_does_not_hide_frames_evicted_before_it() {
+        let hub = hub(16, 2);
+        let shutdown = CancellationToken::new();
+        let a = hub.open_session(principal(1, 1), Closer::child_of(&shutdown));
+        for id in 1..=3 {
+            hub.publish(&Audience::Everyone, &Event::ChannelDelete(cromulent_proto::gateway::ChannelDelete { id: Id(id) }));
+        }
+        a.session.first_frame(&frame_head("ready", None, "{}"));
+        hub.detach(&a.session, a.generation, true);
+        let refused = hub.resume(a.session.id(), 1, 1, Closer::child_of(&shutdown)).unwrap_err();
+        assert_eq!(refused, ResumeRefused::TooFarBehind, "frames 2 and 3 are gone, so resuming from 1 must fail");
     }
 
     #[tokio::test]

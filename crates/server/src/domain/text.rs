@@ -140,7 +140,7 @@ impl ChannelName {
     }
 }
 
-/// Message content: 1–4000 characters after trimming.
+/// Message content: 1–4000 characters after trimming, no control characters but line breaks and tabs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageContent(String);
 
@@ -156,6 +156,9 @@ impl MessageContent {
         }
         if content.chars().count() > MAX_MESSAGE_CHARS {
             return Err(Invalid::new("message_too_long", "content", "Messages are at most 4000 characters long."));
+        }
+        if content.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+            return Err(Invalid::new("invalid_message", "content", "Messages cannot contain control characters."));
         }
         Ok(MessageContent(content.to_owned()))
     }
@@ -213,5 +216,8 @@ mod tests {
         assert_eq!(MessageContent::parse(" \n\t").unwrap_err().code, "empty_message");
         assert!(MessageContent::parse(&"ü".repeat(4000)).is_ok());
         assert_eq!(MessageContent::parse(&"x".repeat(4001)).unwrap_err().code, "message_too_long");
+        assert_eq!(MessageContent::parse("a\u{0}b").unwrap_err().code, "invalid_message");
+        assert_eq!(MessageContent::parse("a\u{1b}[31m").unwrap_err().code, "invalid_message");
+        assert!(MessageContent::parse("line\r\n\tindented").is_ok());
     }
 }

@@ -46,7 +46,7 @@ struct OpError {
 impl From<Error> for OpError {
     fn from(err: Error) -> Self {
         if matches!(err, Error::Store(_) | Error::Hashing) {
-            tracing::error!(error = %err, "gateway op failed");
+            tracing::error!(error = ?err, "gateway op failed");
         }
         OpError { code: err.code(), message: err.to_string() }
     }
@@ -104,7 +104,11 @@ impl Connection {
                     self.close(close::HEARTBEAT_TIMEOUT, "no heartbeat").await;
                     return None;
                 }
-                incoming = self.socket.recv() => self.read(incoming).await.ok()??,
+                incoming = self.socket.recv() => match self.read(incoming).await {
+                    Ok(Some(text)) => text,
+                    Ok(None) => continue,
+                    Err(_) => return None,
+                },
             };
             let frame = match parse_frame(&text) {
                 Ok(frame) => frame,
@@ -154,14 +158,21 @@ impl Connection {
 
     async fn identify(&mut self, d: Value) -> Result<Option<Attachment>, OpError> {
         let identify: Identify = parse(d)?;
-        let principal = self.authenticate(identify.token).await?;
+        let principal = self.authenticate(identify.token.clone()).await?;
         let hub = self.state.chat.hub().clone();
         let attachment = hub.open_session(principal.clone(), self.closer.clone());
-        let channels = match self.state.chat.list_channels(&principal).await {
+        // A logout between the first check and registering the session would otherwise miss
+        // this session; checking again once it is registered closes that gap.
+        let still_valid = self.authenticate(identify.token).await;
+        let channels = match still_valid {
+            Ok(_) => self.state.chat.list_channels(&principal).await.map_err(OpError::from),
+            Err(err) => Err(err),
+        };
+        let channels = match channels {
             Ok(channels) => channels,
             Err(err) => {
                 hub.detach(&attachment.session, attachment.generation, false);
-                return Err(err.into());
+                return Err(err);
             }
         };
         let ready = Ready {
@@ -182,7 +193,7 @@ impl Connection {
         let resume: Resume = parse(d)?;
         let principal = self.authenticate(resume.token).await?;
         let hub = self.state.chat.hub().clone();
-        match hub.resume(&resume.session_id, principal.user_id, resume.seq, self.closer.clone()) {
+        match hub.resume(&resume.session_id, principal.session_id, resume.seq, self.closer.clone()) {
             Ok((attachment, missed)) => {
                 let replayed = missed.len() as u64;
                 for text in missed {
@@ -258,9 +269,11 @@ impl Connection {
     /// Reads one incoming message: `Ok(Some(text))` for a text frame, `Ok(None)` for control
     /// frames, `Err` when the connection is over (and has been closed if it still could be).
     async fn read(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Result<Option<String>, Ending> {
+        if let Some(Ok(_)) = incoming {
+            self.deadline = Instant::now() + self.state.config.gateway.heartbeat_interval() * 2;
+        }
         match incoming {
             Some(Ok(Message::Text(text))) => {
-                self.deadline = Instant::now() + self.state.config.gateway.heartbeat_interval() * 2;
                 if self.ops.check().is_err() {
                     self.close(close::RATE_LIMITED, "too many ops").await;
                     return Err(Ending::Lost);
@@ -273,7 +286,7 @@ impl Connection {
                 Err(Ending::Lost)
             }
             Some(Ok(Message::Close(frame))) => {
-                let goodbye = frame.is_none_or(|f| f.code == 1000 || f.code == 1001);
+                let goodbye = frame.is_some_and(|f| f.code == 1000 || f.code == 1001);
                 Err(if goodbye { Ending::Goodbye } else { Ending::Lost })
             }
             Some(Err(err)) => {

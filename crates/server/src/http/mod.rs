@@ -106,7 +106,7 @@ impl From<Error> for ApiError {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Store(_) | Error::Hashing => {
-                tracing::error!(error = %err, "request failed");
+                tracing::error!(error = ?err, "request failed");
                 return ApiError::internal();
             }
         };

@@ -99,29 +99,21 @@ impl Chat {
     ) -> Result<UserRow> {
         let password_hash = self.hash_password(password.clone()).await?;
         let id = self.next_id();
-        let first = self.store.claim_setting(FIRST_ACCOUNT, &id.to_string()).await?;
         let (username_key, email_key) = (username.key(), email.map(Email::key));
-        let inserted = self
-            .store
-            .insert_user(&NewUser {
-                id,
-                username: username.as_str(),
-                username_key: &username_key,
-                email: email.map(Email::as_str),
-                email_key: email_key.as_deref(),
-                password_hash: &password_hash,
-                admin: admin || first,
-                created_at: now_ms(),
-            })
-            .await;
-        if let Err(err) = inserted {
-            if first {
-                self.store.delete_setting(FIRST_ACCOUNT).await?;
-            }
-            return Err(match err {
-                StoreError::Conflict => self.conflict_on(&username_key, email_key.as_deref()).await?,
-                other => other.into(),
-            });
+        let new_user = NewUser {
+            id,
+            username: username.as_str(),
+            username_key: &username_key,
+            email: email.map(Email::as_str),
+            email_key: email_key.as_deref(),
+            password_hash: &password_hash,
+            admin,
+            created_at: now_ms(),
+        };
+        match self.store.insert_user(&new_user, FIRST_ACCOUNT).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => return Err(self.conflict_on(&username_key, email_key.as_deref()).await?),
+            Err(other) => return Err(other.into()),
         }
         self.store.get_user(id).await?.ok_or(Error::NotFound("User"))
     }
@@ -140,8 +132,10 @@ impl Chat {
     pub async fn login(&self, ip: IpAddr, login: &str, password: &str) -> Result<NewSession> {
         self.limits.check_ip(ip)?;
         let key = login.trim().to_lowercase();
-        self.limits.check_account(&key)?;
-        let user = if key.is_empty() || key.len() > 254 { None } else { self.store.get_user_by_login(&key).await? };
+        let plausible = !key.is_empty() && key.len() <= 254 && !key.contains('\0');
+        let user = if plausible { self.store.get_user_by_login(&key).await? } else { None };
+        // One budget per account, whether it is named by username or by email.
+        self.limits.check_account(&user.as_ref().map_or_else(|| key.clone(), |u| format!("#{}", u.id)))?;
         let hash = user.as_ref().map_or(DECOY_HASH.to_owned(), |u| u.password_hash.clone());
         let verified = self.verify_password(password.to_owned(), hash).await?;
         match user {

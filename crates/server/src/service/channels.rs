@@ -11,7 +11,7 @@ use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::access::{Audience, can_see_channel};
 use crate::domain::event::Event;
 use crate::domain::text::{ChannelName, Invalid};
-use crate::store::{ChannelRow, StoreError};
+use crate::store::{ChannelRow, NewChannel, StoreError};
 
 /// Settings key latched once the default channels exist.
 const DEFAULT_CHANNELS: &str = "default_channels";
@@ -40,7 +40,15 @@ impl Chat {
         }
         for (name, kind) in [("general", ChannelKind::Text), ("Lounge", ChannelKind::Voice)] {
             let name = ChannelName::parse(name)?;
-            match self.store.insert_channel(self.next_id(), name.as_str(), &name.key(), kind.as_str(), false, now_ms()).await {
+            let channel = NewChannel {
+                id: self.next_id(),
+                name: name.as_str(),
+                name_key: &name.key(),
+                kind: kind.as_str(),
+                first_member: None,
+                created_at: now_ms(),
+            };
+            match self.store.insert_channel(&channel).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(err) => return Err(err.into()),
             }
@@ -76,12 +84,17 @@ impl Chat {
         principal.require_admin()?;
         let name = ChannelName::parse(&request.name)?;
         let id = self.next_id();
-        match self.store.insert_channel(id, name.as_str(), &name.key(), request.kind.as_str(), request.private, now_ms()).await {
+        let channel = NewChannel {
+            id,
+            name: name.as_str(),
+            name_key: &name.key(),
+            kind: request.kind.as_str(),
+            first_member: request.private.then_some(principal.user_id),
+            created_at: now_ms(),
+        };
+        match self.store.insert_channel(&channel).await {
             Err(StoreError::Conflict) => return Err(name_taken()),
             other => other?,
-        }
-        if request.private {
-            self.store.insert_channel_member(id, principal.user_id).await?;
         }
         let channel = self.store.get_channel(id).await?.ok_or(Error::NotFound("Channel"))?;
         self.hub.publish(&self.audience_of(&channel).await?, &Event::ChannelCreate(channel.to_wire()));
@@ -92,6 +105,7 @@ impl Chat {
     /// `channel_delete`; users who gain it get `channel_create`; the rest get `channel_update`.
     pub async fn update_channel(&self, principal: &Principal, id: Id, request: &UpdateChannelRequest) -> Result<Channel> {
         principal.require_admin()?;
+        let _access = self.locks.write(id.0).await;
         let before = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
         let name = match &request.name {
             Some(name) => ChannelName::parse(name)?,
@@ -123,6 +137,7 @@ impl Chat {
     /// Deletes a channel and its messages (admins).
     pub async fn delete_channel(&self, principal: &Principal, id: Id) -> Result<()> {
         principal.require_admin()?;
+        let _access = self.locks.write(id.0).await;
         let channel = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
         let audience = self.audience_of(&channel).await?;
         if !self.store.delete_channel(id.0).await? {
@@ -142,6 +157,7 @@ impl Chat {
     /// Adds a user to a private channel (admins); the user is sent `channel_create`.
     pub async fn add_channel_member(&self, principal: &Principal, id: Id, user_id: Id) -> Result<()> {
         principal.require_admin()?;
+        let _access = self.locks.write(id.0).await;
         let channel = self.private_channel(id).await?;
         let user = self.store.get_user(user_id.0).await?.ok_or(Error::NotFound("User"))?;
         if self.store.insert_channel_member(channel.id, user.id).await? && !user.admin() {
@@ -153,6 +169,7 @@ impl Chat {
     /// Removes a user from a private channel (admins); the user is sent `channel_delete`.
     pub async fn remove_channel_member(&self, principal: &Principal, id: Id, user_id: Id) -> Result<()> {
         principal.require_admin()?;
+        let _access = self.locks.write(id.0).await;
         let channel = self.private_channel(id).await?;
         let user = self.store.get_user(user_id.0).await?.ok_or(Error::NotFound("User"))?;
         if !self.store.delete_channel_member(channel.id, user.id).await? {

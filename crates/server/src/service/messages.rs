@@ -61,6 +61,7 @@ impl Chat {
     /// Posts a message and announces it to everyone who may see the channel.
     pub async fn post_message(&self, principal: &Principal, channel_id: Id, content: &str) -> Result<Message> {
         let content = MessageContent::parse(content)?;
+        let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
         let id = self.next_id();
         self.store.insert_message(id, channel.id, principal.user_id, content.as_str(), now_ms()).await?;
@@ -72,6 +73,7 @@ impl Chat {
     /// Edits the caller's own message.
     pub async fn edit_message(&self, principal: &Principal, channel_id: Id, message_id: Id, content: &str) -> Result<Message> {
         let content = MessageContent::parse(content)?;
+        let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
         let existing = self.store.get_message(channel.id, message_id.0).await?.ok_or(Error::NotFound("Message"))?;
         if existing.author_id != principal.user_id {
@@ -87,6 +89,7 @@ impl Chat {
 
     /// Deletes a message: authors delete their own, admins any.
     pub async fn delete_message(&self, principal: &Principal, channel_id: Id, message_id: Id) -> Result<()> {
+        let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
         let existing = self.store.get_message(channel.id, message_id.0).await?.ok_or(Error::NotFound("Message"))?;
         if existing.author_id != principal.user_id && !principal.admin {
@@ -102,6 +105,7 @@ impl Chat {
 
     /// Tells the channel's audience the caller is typing; the indicator lapses after 8 s.
     pub async fn start_typing(&self, principal: &Principal, channel_id: Id) -> Result<()> {
+        let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
         let event = Event::TypingStart(TypingStart {
             channel_id,

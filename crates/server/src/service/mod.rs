@@ -3,6 +3,7 @@
 
 mod auth;
 mod channels;
+mod locks;
 mod messages;
 mod settings;
 
@@ -68,10 +69,20 @@ pub enum Error {
     },
     /// The database failed.
     #[error("internal error")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Password hashing failed.
     #[error("internal error")]
     Hashing,
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            // A row referenced by the write vanished concurrently (e.g. its channel was deleted).
+            StoreError::MissingReference => Error::NotFound("Channel or user"),
+            other => Error::Store(other),
+        }
+    }
 }
 
 impl From<Invalid> for Error {
@@ -143,6 +154,7 @@ pub struct Chat {
     /// Bounds concurrent Argon2 hashes (about 19 MiB each) to the number of cores.
     hashing: Arc<Semaphore>,
     limits: Arc<LoginLimits>,
+    locks: Arc<locks::ChannelLocks>,
     auth: AuthConfig,
 }
 
@@ -150,7 +162,15 @@ impl Chat {
     /// Use cases over `store`, announcing events on `hub`.
     pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig) -> Chat {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Chat { store, hub, ids, hashing: Arc::new(Semaphore::new(cores)), limits: Arc::new(LoginLimits::new(&auth)), auth }
+        Chat {
+            store,
+            hub,
+            ids,
+            hashing: Arc::new(Semaphore::new(cores)),
+            limits: Arc::new(LoginLimits::new(&auth)),
+            locks: Arc::default(),
+            auth,
+        }
     }
 
     /// The hub events go to.
@@ -167,12 +187,16 @@ impl Chat {
         self.ids.next(now_ms())
     }
 
-    /// Drops rate-limit state of quiet clients and forgets expired sessions.
+    /// Drops rate-limit state of quiet clients, forgets expired login sessions and closes the
+    /// gateway connections that still used them.
     pub async fn tidy(&self) -> Result<()> {
         self.limits.forget_quiet();
-        let removed = self.store.delete_expired_sessions(now_ms()).await?;
-        if removed > 0 {
-            tracing::debug!(removed, "expired sessions removed");
+        let expired = self.store.delete_expired_sessions(now_ms()).await?;
+        for login_session in &expired {
+            self.hub.end_login_session(*login_session);
+        }
+        if !expired.is_empty() {
+            tracing::debug!(expired = expired.len(), "expired sessions removed");
         }
         Ok(())
     }

@@ -23,18 +23,45 @@ impl ChannelRow {
     }
 }
 
+/// What `insert_channel` writes.
+#[derive(Debug, Clone)]
+pub struct NewChannel<'a> {
+    /// Channel id.
+    pub id: i64,
+    /// Name as typed (trimmed).
+    pub name: &'a str,
+    /// Lower-cased name, unique per kind.
+    pub name_key: &'a str,
+    /// `text` or `voice`.
+    pub kind: &'a str,
+    /// For a private channel, its first member; `None` makes a public channel.
+    pub first_member: Option<i64>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
 impl Store {
-    /// Inserts a channel; `Conflict` when a channel of the same kind has the same name.
-    pub async fn insert_channel(&self, id: i64, name: &str, name_key: &str, kind: &str, private: bool, now: i64) -> Result<()> {
+    /// Inserts a channel and, for a private channel, its first member, in one transaction;
+    /// `Conflict` when a channel of the same kind has the same name.
+    pub async fn insert_channel(&self, channel: &NewChannel<'_>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO channels (id, name, name_key, kind, private, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id)
-            .bind(name)
-            .bind(name_key)
-            .bind(kind)
-            .bind(i64::from(private))
-            .bind(now)
-            .execute(&self.pool)
+            .bind(channel.id)
+            .bind(channel.name)
+            .bind(channel.name_key)
+            .bind(channel.kind)
+            .bind(i64::from(channel.first_member.is_some()))
+            .bind(channel.created_at)
+            .execute(&mut *tx)
             .await?;
+        if let Some(member) = channel.first_member {
+            sqlx::query("INSERT INTO channel_members (channel_id, user_id) VALUES ($1, $2)")
+                .bind(channel.id)
+                .bind(member)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -60,15 +87,21 @@ impl Store {
         .await?)
     }
 
-    /// Renames a channel and sets its privacy; false when it does not exist.
+    /// Renames a channel and sets its privacy; false when it does not exist. Making a channel
+    /// public forgets its members, so they neither show nor silently return if it turns private.
     pub async fn update_channel(&self, id: i64, name: &str, name_key: &str, private: bool) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE channels SET name = $2, name_key = $3, private = $4 WHERE id = $1")
             .bind(id)
             .bind(name)
             .bind(name_key)
             .bind(i64::from(private))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if !private {
+            sqlx::query("DELETE FROM channel_members WHERE channel_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
-pub use channels::ChannelRow;
+pub use channels::{ChannelRow, NewChannel};
 pub use messages::MessageRow;
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};

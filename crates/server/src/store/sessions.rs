@@ -58,9 +58,10 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets sessions that expired before `now`; returns how many.
-    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+    /// Forgets sessions that expired at or before `now`; returns their ids.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("DELETE FROM sessions WHERE expires_at <= $1 RETURNING id").bind(now).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }

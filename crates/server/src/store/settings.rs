@@ -30,10 +30,4 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
-
-    /// Removes `key`.
-    pub async fn delete_setting(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(&self.pool).await?;
-        Ok(())
-    }
 }

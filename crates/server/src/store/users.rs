@@ -42,7 +42,7 @@ pub struct NewUser<'a> {
     pub email_key: Option<&'a str>,
     /// Argon2id PHC string.
     pub password_hash: &'a str,
-    /// Administrator flag.
+    /// Administrator flag as requested; the first account is an admin regardless.
     pub admin: bool,
     /// Unix milliseconds.
     pub created_at: i64,
@@ -56,8 +56,20 @@ macro_rules! user_columns {
 }
 
 impl Store {
-    /// Inserts an account; `Conflict` when the username or email is taken.
-    pub async fn insert_user(&self, user: &NewUser<'_>) -> Result<()> {
+    /// Inserts an account; `Conflict` when the username or email is taken. In the same
+    /// transaction it claims the settings latch `first_account`: the account that claims it is
+    /// an admin whatever `user.admin` says. Returns whether the account is an admin. A failed
+    /// insert rolls the claim back, so the next account to be created becomes the first.
+    pub async fn insert_user(&self, user: &NewUser<'_>, first_account: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(first_account)
+            .bind(user.id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let admin = user.admin || claimed;
         sqlx::query(
             "INSERT INTO users (id, username, username_key, email, email_key, password_hash, admin, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -68,11 +80,12 @@ impl Store {
         .bind(user.email)
         .bind(user.email_key)
         .bind(user.password_hash)
-        .bind(i64::from(user.admin))
+        .bind(i64::from(admin))
         .bind(user.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(admin)
     }
 
     /// The account with this id.

@@ -97,7 +97,7 @@ async fn login_by_username_or_email_and_refusals() {
         assert_eq!(status, StatusCode::OK, "{login}: {body}");
         assert_eq!(body["user"]["username"], "erin");
     }
-    for (login, password) in [("erin", "password2"), ("nobody", "password1"), ("", "")] {
+    for (login, password) in [("erin", "password2"), ("nobody", "password1"), ("", ""), ("er\u{0}in", "password1")] {
         let (status, body) =
             app.call(Method::POST, "/auth/login", None, Some(json!({"username": login, "password": password}))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{login}");

@@ -186,4 +186,11 @@ async fn membership_is_only_for_private_channels_and_known_users() {
     assert_eq!(names, ["admin", "member"]);
     let (status, _) = app.call(Method::DELETE, &format!("/channels/{secret}/members/12345"), Some(&admin.token), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    app.call(Method::PATCH, &format!("/channels/{secret}"), Some(&admin.token), Some(json!({"private": false}))).await;
+    let (_, members) = app.call(Method::GET, &format!("/channels/{secret}/members"), Some(&member.token), None).await;
+    assert_eq!(members["members"], json!([]), "a public channel has no member list");
+    app.call(Method::PATCH, &format!("/channels/{secret}"), Some(&admin.token), Some(json!({"private": true}))).await;
+    let (status, _) = app.call(Method::GET, &format!("/channels/{secret}"), Some(&member.token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "membership does not come back when the channel turns private again");
 }

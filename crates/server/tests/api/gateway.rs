@@ -6,6 +6,7 @@ use futures_util::SinkExt;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::helpers::{Ended, TestApp};
 
@@ -54,6 +55,22 @@ async fn foreign_origins_cannot_open_the_gateway() {
         tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), StatusCode::FORBIDDEN),
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn pings_keep_a_connection_alive_before_and_after_identify() {
+    let app = TestApp::spawn_with(|c| c.gateway.heartbeat_interval_ms = 300).await;
+    let amy = app.register("amy").await;
+    let mut gateway = app.raw_gateway(&[]).await;
+    gateway.ws.send(Message::Ping(vec![1].into())).await.unwrap();
+    gateway.send(json!({"op": "identify", "d": {"token": amy.token}})).await;
+    assert_eq!(gateway.expect("ready").await["t"], "ready");
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        gateway.ws.send(Message::Ping(vec![2].into())).await.unwrap();
+    }
+    let ack = gateway.request("heartbeat", json!(null)).await;
+    assert_eq!(ack["t"], "heartbeat_ack", "still open after 1 s of pings with a 300 ms interval");
 }
 
 #[tokio::test]
@@ -207,7 +224,8 @@ async fn a_clean_close_goes_offline_at_once() {
     let mut amy_gateway = app.gateway(&amy).await;
     let mut bob_gateway = app.gateway(&bob).await;
     amy_gateway.expect_presence(&bob.id, "online").await;
-    bob_gateway.ws.close(None).await.unwrap();
+    let goodbye = tokio_tungstenite::tungstenite::protocol::CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
+    bob_gateway.ws.close(Some(goodbye)).await.unwrap();
     let started = std::time::Instant::now();
     amy_gateway.expect_presence(&bob.id, "offline").await;
     assert!(started.elapsed() < Duration::from_secs(10), "before the 10 s resume window ends");
@@ -278,6 +296,11 @@ async fn resume_refusals_say_why_and_identify_still_works() {
     drop(bob_gateway);
     gateway.send(json!({"op": "resume", "d": {"token": amy.token, "session_id": session_id, "seq": 1}})).await;
     assert_eq!(gateway.next().await["d"]["reason"], "unknown_session", "another user's session");
+    let (_, other_login) =
+        app.call(Method::POST, "/auth/login", None, Some(json!({"username": "bob", "password": "correct horse"}))).await;
+    let other_token = other_login["token"].as_str().unwrap();
+    gateway.send(json!({"op": "resume", "d": {"token": other_token, "session_id": session_id, "seq": 1}})).await;
+    assert_eq!(gateway.next().await["d"]["reason"], "unknown_session", "the same user with another login session");
 
     let bob_gateway = app.gateway(&bob).await;
     let session_id = bob_gateway.session_id.clone();

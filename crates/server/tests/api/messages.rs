@@ -17,7 +17,9 @@ async fn posting_trims_and_checks_content() {
     assert!(message["created_at"].as_i64().unwrap() > 1_700_000_000_000);
     assert_eq!(message["edited_at"], serde_json::Value::Null);
     let path = format!("/channels/{general}/messages");
-    for (content, code) in [(" \n ".to_owned(), "empty_message"), ("x".repeat(4001), "message_too_long")] {
+    for (content, code) in
+        [(" \n ".to_owned(), "empty_message"), ("x".repeat(4001), "message_too_long"), ("a\u{0}b".to_owned(), "invalid_message")]
+    {
         let (status, body) = app.call(Method::POST, &path, Some(&user.token), Some(json!({"content": content}))).await;
         assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)));
         assert_eq!(body["error"]["field"], "content");
