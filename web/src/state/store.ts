@@ -35,12 +35,36 @@ async function loadLatest(channelId: Id): Promise<void> {
   dispatch({ t: 'history_loaded', d: { channelId, page, limit: PAGE_SIZE, replace: true } });
 }
 
+let usersInFlight = false;
+let usersStale = false;
+
+/** Refreshes the user directory (someone new came online); one request at a time, and one
+ * more afterwards if asked again meanwhile, so nobody who appeared mid-request is missed. */
+function refreshUsers(): void {
+  if (usersInFlight) {
+    usersStale = true;
+    return;
+  }
+  usersInFlight = true;
+  void api
+    .users()
+    .then((users) => dispatch({ t: 'users_loaded', d: users }), () => {})
+    .finally(() => {
+      usersInFlight = false;
+      if (usersStale) {
+        usersStale = false;
+        refreshUsers();
+      }
+    });
+}
+
 function onEvent(event: GatewayEvent): void {
   dispatch(event);
+  if (event.t === 'presence_update' && !chat.value.users[event.d.user_id]) refreshUsers();
   if (event.t === 'ready') {
     // A fresh session (first connect, or resume refused): anything may have been missed.
     account.value = event.d.user;
-    void api.users().then((users) => dispatch({ t: 'users_loaded', d: users }), () => {});
+    refreshUsers();
     const current = chat.value.current;
     if (current) void loadLatest(current).catch(() => {});
   }

@@ -44,15 +44,21 @@ export function AuthScreen() {
       onInput: (e: Event) => set((e.target as HTMLInputElement).value),
     };
     return (
-      <label class="field">
-        <span>{label}</span>
-        {type === 'password' ? <input type="password" {...common} /> : type === 'email' ? <input type="email" {...common} /> : <input type="text" {...common} />}
+      <div class="field">
+        <label for={`auth-${name}`}>{label}</label>
+        {type === 'password' ? (
+          <input id={`auth-${name}`} type="password" {...common} />
+        ) : type === 'email' ? (
+          <input id={`auth-${name}`} type="email" {...common} />
+        ) : (
+          <input id={`auth-${name}`} type="text" {...common} />
+        )}
         {errors[name] && (
           <span class="field-error" id={`${name}-error`} role="alert">
             {errors[name]}
           </span>
         )}
-      </label>
+      </div>
     );
   };
 

@@ -38,7 +38,7 @@ export function Sidebar() {
         {voice.map((c) => (
           <li key={c.id}>
             <span class="channel voice" title="Voice chat is coming">
-              <span aria-hidden="true">🔊</span> {c.name}
+              <SpeakerIcon /> {c.name}
               {c.private && <span class="badge">private</span>}
             </span>
           </li>
@@ -58,6 +58,14 @@ export function Sidebar() {
       </footer>
       {creating && <CreateChannelDialog kind={creating} onClose={() => setCreating(null)} />}
     </nav>
+  );
+}
+
+function SpeakerIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+      <path fill="currentColor" d="M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z" />
+    </svg>
   );
 }
 

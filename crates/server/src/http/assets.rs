@@ -25,11 +25,12 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Pages are only read.").into_response();
     }
+    let asset = path.starts_with("assets/");
     match WebClient::get(path).filter(|_| !path.is_empty() && path != "index.html") {
-        Some(file) => {
-            let immutable = path.starts_with("assets/");
-            respond(file, &headers, if immutable { "public, max-age=31536000, immutable" } else { "no-cache" }, false)
-        }
+        Some(file) => respond(file, &headers, if asset { "public, max-age=31536000, immutable" } else { "no-cache" }, false),
+        // A hashed file that is gone (an old page after an upgrade) must fail plainly, not be
+        // answered with HTML the browser would try to run as a script.
+        None if asset => (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "no such asset").into_response(),
         None => match WebClient::get("index.html") {
             Some(index) => respond(index, &headers, "no-cache", true),
             None => (
