@@ -44,6 +44,20 @@ test('registration errors appear next to the field', async () => {
       await page.getByLabel('Username', { exact: true }).fill('valid_name');
       await page.getByRole('button', { name: 'Create account' }).click();
       await page.locator('#password-error').waitFor();
+
+      await page.getByLabel('Password').fill('a good password');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('button', { name: 'Log in' }).last().waitFor();
+      const me = await page.request.get(`${server.url}/api/v1/users/@me`);
+      assert.equal(me.status(), 401, 'logging out ends the session');
+      await page.getByLabel('Username or email').fill('VALID_NAME');
+      await page.getByLabel('Password').fill('wrong password');
+      await page.getByRole('button', { name: 'Log in' }).last().click();
+      await page.getByText('Wrong username or password.').waitFor();
+      await page.getByLabel('Password').fill('a good password');
+      await page.getByRole('button', { name: 'Log in' }).last().click();
+      await page.getByRole('textbox', { name: 'Message #general' }).waitFor();
       await page.close();
     });
   } finally {
@@ -60,6 +74,15 @@ test('two people chat live, see typing and presence, edit and delete', async () 
       const online = (page) => page.getByRole('list', { name: 'Online members' });
       await online(amy).getByText('bob').waitFor();
       await online(bob).getByText('amy').waitFor();
+
+      const composer = amy.getByRole('textbox', { name: /^Message #/ });
+      await composer.fill('first line');
+      await composer.press('Shift+Enter');
+      await composer.pressSequentially('second line');
+      await composer.press('Enter');
+      const twoLines = messages(bob, 'first line');
+      await twoLines.waitFor();
+      assert.match(await twoLines.locator('.markdown').innerText(), /first line\nsecond line/, 'Shift+Enter adds a line');
 
       await say(amy, 'hello **bob**');
       await messages(bob, 'hello bob').waitFor();
