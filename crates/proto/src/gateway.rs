@@ -85,6 +85,9 @@ pub struct Ready {
     pub channels: Vec<Channel>,
     /// Ids of users with at least one live gateway session.
     pub online_user_ids: Vec<Id>,
+    /// Who is in which visible voice channel.
+    #[serde(default)]
+    pub voice_states: Vec<crate::voice::VoiceStateUpdate>,
 }
 
 /// `resumed`: every missed frame has been replayed.

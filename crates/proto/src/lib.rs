@@ -6,5 +6,6 @@
 pub mod gateway;
 pub mod id;
 pub mod rest;
+pub mod voice;
 
 pub use id::Id;

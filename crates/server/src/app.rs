@@ -63,7 +63,7 @@ impl AppState {
             resume_window: config.gateway.resume_window(),
         });
         let ids = IdGenerator::starting_after(store.max_id().await?);
-        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone());
+        let chat = Chat::new(store, hub, Arc::new(ids), &config);
         chat.create_default_channels().await?;
         Ok(AppState { chat, config: Arc::new(config), shutdown: CancellationToken::new(), connections: TaskTracker::new() })
     }

@@ -30,6 +30,102 @@ pub struct Config {
     pub auth: AuthConfig,
     /// WebSocket gateway settings.
     pub gateway: GatewayConfig,
+    /// Voice channel settings.
+    pub voice: VoiceConfig,
+    /// STUN/TURN settings for voice.
+    pub turn: TurnConfig,
+}
+
+/// `[voice]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// Whether voice channels can be joined.
+    pub enabled: bool,
+    /// Tell clients to use relayed candidates only, so no participant learns another's address.
+    pub force_relay: bool,
+    /// How long a voice session survives its gateway connection dropping, waiting for `resume`.
+    pub grace_ms: u64,
+    /// Largest `signal` payload, in bytes of JSON.
+    pub max_signal_bytes: usize,
+    /// Signals a user may send per minute (ICE candidates come in bursts).
+    pub signals_per_minute: u32,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig { enabled: true, force_relay: false, grace_ms: 15_000, max_signal_bytes: 12 * 1024, signals_per_minute: 600 }
+    }
+}
+
+/// Which ICE servers clients get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnProvider {
+    /// STUN only, from `turn.stun_urls`.
+    None,
+    /// An external coturn with `use-auth-secret`.
+    Coturn,
+    /// Metered's managed TURN.
+    Metered,
+}
+
+/// `[turn]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnConfig {
+    /// `none`, `coturn` or `metered`.
+    pub provider: TurnProvider,
+    /// Shared secret of coturn's `static-auth-secret`.
+    pub secret: Secret,
+    /// TURN URLs handed to clients with credentials.
+    pub urls: Vec<String>,
+    /// STUN URLs handed to clients (and the fallback when the provider fails).
+    pub stun_urls: Vec<String>,
+    /// Lifetime of minted TURN credentials, in seconds.
+    pub credential_ttl_secs: u64,
+    /// Metered's API base URL, e.g. `https://example.metered.live`.
+    pub metered_api_url: String,
+    /// Metered credential API key.
+    pub metered_api_key: Secret,
+}
+
+impl Default for TurnConfig {
+    fn default() -> Self {
+        TurnConfig {
+            provider: TurnProvider::None,
+            secret: Secret::default(),
+            urls: Vec::new(),
+            stun_urls: Vec::new(),
+            credential_ttl_secs: 3600,
+            metered_api_url: String::new(),
+            metered_api_key: Secret::default(),
+        }
+    }
+}
+
+/// A configured secret: its `Debug` never shows it, so it cannot reach a log by accident.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret, for minting credentials.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(empty)" } else { "Secret(..)" })
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
 }
 
 /// Log output format.
@@ -94,6 +190,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
+            voice: VoiceConfig::default(),
+            turn: TurnConfig::default(),
         }
     }
 }
@@ -157,7 +255,7 @@ pub struct Key {
 }
 
 /// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
-const SECTIONS: [&str; 3] = ["http", "auth", "gateway"];
+const SECTIONS: [&str; 5] = ["http", "auth", "gateway", "voice", "turn"];
 
 /// Every key, in file order. A test checks this list against [`Config`] and the docs.
 pub const KEYS: &[Key] = &[
@@ -185,6 +283,18 @@ pub const KEYS: &[Key] = &[
     Key { name: "gateway.send_queue_frames", default: "512", about: "queued frames before a slow client is disconnected" },
     Key { name: "gateway.max_frame_bytes", default: "16384", about: "largest frame a client may send in bytes" },
     Key { name: "gateway.ops_per_minute", default: "300", about: "ops per connection per minute before it is closed" },
+    Key { name: "voice.enabled", default: "true", about: "whether voice channels can be joined" },
+    Key { name: "voice.force_relay", default: "false", about: "clients use TURN relays only, hiding participants' addresses" },
+    Key { name: "voice.grace_ms", default: "15000", about: "how long voice survives a dropped gateway connection" },
+    Key { name: "voice.max_signal_bytes", default: "12288", about: "largest voice signal payload in bytes" },
+    Key { name: "voice.signals_per_minute", default: "600", about: "voice signals a user may send per minute" },
+    Key { name: "turn.provider", default: "\"none\"", about: "\"none\" (STUN only), \"coturn\" or \"metered\"" },
+    Key { name: "turn.secret", default: "\"\"", about: "coturn static-auth-secret for minting TURN credentials" },
+    Key { name: "turn.urls", default: "[]", about: "TURN URLs, e.g. [\"turn:host:3478?transport=udp\"]" },
+    Key { name: "turn.stun_urls", default: "[]", about: "STUN URLs, e.g. [\"stun:host:3478\"]" },
+    Key { name: "turn.credential_ttl_secs", default: "3600", about: "lifetime of minted TURN credentials" },
+    Key { name: "turn.metered_api_url", default: "\"\"", about: "Metered API base URL" },
+    Key { name: "turn.metered_api_key", default: "\"\"", about: "Metered credential API key" },
 ];
 
 /// The environment variable that sets a dotted key.
@@ -208,6 +318,9 @@ pub enum ConfigError {
     /// A source could not be read or parsed.
     #[error("invalid configuration: {0}")]
     Source(#[from] Box<figment::Error>),
+    /// A provider is chosen without the settings it needs.
+    #[error("invalid configuration: {0}")]
+    Incomplete(&'static str),
     /// A value is out of its range.
     #[error("invalid configuration: {key} must be between {min} and {max}")]
     OutOfRange {
@@ -262,7 +375,11 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 7] = [
+        let checks: [(&'static str, u64, u64, u64); 11] = [
+            ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
+            ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
+            ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
+            ("turn.credential_ttl_secs", self.turn.credential_ttl_secs, 60, 7 * 86_400),
             ("gateway.heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 3_600_000),
             ("gateway.resume_window_ms", g.resume_window_ms, 0, 86_400_000),
             ("gateway.replay_frames", g.replay_frames as u64, 1, 1_000_000),
@@ -276,7 +393,16 @@ impl Config {
                 return Err(ConfigError::OutOfRange { key, min, max });
             }
         }
-        Ok(())
+        let turn = &self.turn;
+        match turn.provider {
+            TurnProvider::Coturn if turn.secret.expose().is_empty() || turn.urls.is_empty() => {
+                Err(ConfigError::Incomplete("turn.provider = \"coturn\" needs turn.secret and turn.urls"))
+            }
+            TurnProvider::Metered if turn.metered_api_url.is_empty() || turn.metered_api_key.expose().is_empty() => {
+                Err(ConfigError::Incomplete("turn.provider = \"metered\" needs turn.metered_api_url and turn.metered_api_key"))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

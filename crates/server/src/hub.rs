@@ -155,6 +155,17 @@ impl Session {
         &self.principal
     }
 
+    /// Which attach is current, whether a connection is attached, and whether the session ended.
+    pub fn attachment(&self) -> (u64, bool, bool) {
+        let state = self.state.lock().expect("session lock");
+        (state.generation, state.link.is_some(), state.ended)
+    }
+
+    /// Sends one event to this session only.
+    pub fn send_event(&self, event: &Event) {
+        self.push(&frame_head(event.name(), None, &event.payload_json()));
+    }
+
     /// Numbers a frame, buffers it for replay and queues it for the connection, closing a
     /// connection whose queue is full instead of letting it grow.
     pub fn push(&self, head: &str) {

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod voice;
 
 pub use app::{App, AppState};
 pub use config::Config;

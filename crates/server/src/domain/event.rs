@@ -2,6 +2,7 @@
 
 use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TypingStart};
 use cromulent_proto::rest::{Channel, Message};
+use cromulent_proto::voice::{VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
 use serde::Serialize;
 
 /// An event fanned out to gateway sessions.
@@ -23,6 +24,12 @@ pub enum Event {
     PresenceUpdate(PresenceUpdate),
     /// A user is typing.
     TypingStart(TypingStart),
+    /// Someone joined, changed state in or left a voice channel.
+    VoiceStateUpdate(VoiceStateUpdate),
+    /// A peer-to-peer signal for one participant.
+    VoiceSignal(VoiceSignalFrom),
+    /// This connection's voice session was taken over elsewhere.
+    VoiceSessionReplaced(VoiceSessionReplaced),
 }
 
 impl Event {
@@ -37,6 +44,9 @@ impl Event {
             Event::ChannelDelete(_) => "channel_delete",
             Event::PresenceUpdate(_) => "presence_update",
             Event::TypingStart(_) => "typing_start",
+            Event::VoiceStateUpdate(_) => "voice_state_update",
+            Event::VoiceSignal(_) => "voice_signal",
+            Event::VoiceSessionReplaced(_) => "voice_session_replaced",
         }
     }
 
@@ -52,6 +62,9 @@ impl Event {
             Event::ChannelDelete(d) => json(d),
             Event::PresenceUpdate(p) => json(p),
             Event::TypingStart(t) => json(t),
+            Event::VoiceStateUpdate(v) => json(v),
+            Event::VoiceSignal(v) => json(v),
+            Event::VoiceSessionReplaced(v) => json(v),
         }
     }
 }

@@ -3,12 +3,15 @@
 //! documented code. Op handlers live in [`dispatch`]; new ops add arms there.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+
 use cromulent_proto::gateway::{
     ClientFrame, ErrorPayload, Hello, Identify, InvalidSession, Ready, Resume, Resumed, Typing, close,
 };
+use cromulent_proto::voice::{VoiceFlags, VoiceJoin, VoiceSignalTo};
 use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
@@ -17,7 +20,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::app::AppState;
-use crate::hub::{Attachment, Closer, finish_frame, frame_head};
+use crate::hub::{Attachment, Closer, Session, finish_frame, frame_head};
 use crate::service::{Error, Principal};
 
 /// Standard close codes used besides the gateway's own.
@@ -87,7 +90,9 @@ pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String
     }
     let Some(mut attachment) = conn.handshake().await else { return };
     let ending = conn.live(&mut attachment).await;
-    conn.state.chat.hub().detach(&attachment.session, attachment.generation, matches!(ending, Ending::Lost));
+    let goodbye = matches!(ending, Ending::Goodbye);
+    conn.state.chat.hub().detach(&attachment.session, attachment.generation, !goodbye);
+    conn.state.chat.voice_connection_ended(&attachment.session, attachment.generation, goodbye);
 }
 
 impl Connection {
@@ -178,6 +183,7 @@ impl Connection {
         let ready = Ready {
             session_id: attachment.session.id().to_owned(),
             user: principal.user(),
+            voice_states: self.state.chat.voice_states(&channels),
             channels,
             online_user_ids: hub.online_user_ids(),
         };
@@ -256,7 +262,7 @@ impl Connection {
                         }
                         continue;
                     }
-                    let head = match dispatch(&self.state, attachment.session.principal(), &frame.op, frame.d).await {
+                    let head = match dispatch(&self.state, &attachment.session, &frame.op, frame.d).await {
                         Ok(reply) => frame_head("reply", frame.id.as_ref(), &reply.to_string()),
                         Err(err) => error_head(frame.id.as_ref(), &err),
                     };
@@ -321,18 +327,46 @@ impl Connection {
 }
 
 /// Runs one op of an identified connection and returns the reply payload.
-async fn dispatch(state: &AppState, principal: &Principal, op: &str, d: Value) -> Result<Value, OpError> {
+async fn dispatch(state: &AppState, session: &Arc<Session>, op: &str, d: Value) -> Result<Value, OpError> {
+    let chat = &state.chat;
     match op {
         "typing" => {
             let typing: Typing = parse(d)?;
-            state.chat.start_typing(principal, typing.channel_id).await?;
-            Ok(Value::Object(Default::default()))
+            chat.start_typing(session.principal(), typing.channel_id).await?;
+            Ok(empty())
         }
+        "voice_join" => {
+            let join: VoiceJoin = parse(d)?;
+            Ok(to_value(&chat.voice_join(session, join.channel_id, join.takeover).await?))
+        }
+        "voice_leave" => {
+            chat.voice_leave(session).await?;
+            Ok(empty())
+        }
+        "voice_signal" => {
+            let signal: VoiceSignalTo = parse(d)?;
+            chat.voice_signal(session, signal.to, signal.signal)?;
+            Ok(empty())
+        }
+        "voice_state" => {
+            let flags: VoiceFlags = parse(d)?;
+            chat.voice_set_state(session, flags).await?;
+            Ok(empty())
+        }
+        "voice_refresh_ice" => Ok(to_value(&chat.voice_refresh_ice(session).await?)),
         "identify" | "resume" => {
             Err(OpError { code: "already_identified", message: "This connection is already identified.".into() })
         }
         other => Err(OpError { code: "unknown_op", message: format!("Unknown op {:?}.", truncate(other, 32)) }),
     }
+}
+
+fn empty() -> Value {
+    Value::Object(Default::default())
+}
+
+fn to_value(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).expect("wire types serialise")
 }
 
 /// Parses a client frame, checking the request id is a short string or an integer.

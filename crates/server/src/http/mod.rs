@@ -7,6 +7,7 @@ mod channels;
 mod extract;
 mod messages;
 mod users;
+mod voice;
 
 use axum::Router;
 use axum::extract::State;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/channels/{channel_id}/members/{user_id}", put(channels::add_member).delete(channels::remove_member))
         .route("/channels/{channel_id}/messages", get(messages::history).post(messages::post))
         .route("/channels/{channel_id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))
+        .route("/voice/ice-servers", get(voice::ice_servers))
         .route("/gateway", get(crate::gateway::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -103,7 +105,7 @@ impl From<Error> for ApiError {
             Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::RegistrationClosed => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Conflict { .. } | Error::Refused { .. } => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Store(_) | Error::Hashing => {
                 tracing::error!(error = ?err, "request failed");

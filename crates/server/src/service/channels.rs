@@ -119,6 +119,9 @@ impl Chat {
         };
         let after = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
         let channel = after.to_wire();
+        if after.private() && !before.private() {
+            self.evict_from_voice(id.0, &Audience::Everyone).await?;
+        }
         if before.private() == after.private() {
             self.hub.publish(&self.audience_of(&after).await?, &Event::ChannelUpdate(channel.clone()));
         } else {
@@ -143,6 +146,7 @@ impl Chat {
         if !self.store.delete_channel(id.0).await? {
             return Err(Error::NotFound("Channel"));
         }
+        self.evict_from_voice(id.0, &audience).await?;
         self.hub.publish(&audience, &Event::ChannelDelete(ChannelDelete { id }));
         Ok(())
     }
@@ -175,6 +179,9 @@ impl Chat {
         if !self.store.delete_channel_member(channel.id, user.id).await? {
             return Err(Error::NotFound("Member"));
         }
+        let mut audience_before = self.store.list_channel_member_ids(channel.id).await?;
+        audience_before.push(user.id);
+        self.evict_from_voice(channel.id, &Audience::of_channel(true, audience_before)).await?;
         if !user.admin() {
             self.hub.publish(&Audience::User(user.id), &Event::ChannelDelete(ChannelDelete { id }));
         }

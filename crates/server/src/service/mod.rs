@@ -6,6 +6,7 @@ mod channels;
 mod locks;
 mod messages;
 mod settings;
+mod voice;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,8 +16,9 @@ use cromulent_proto::rest::User;
 use tokio::sync::Semaphore;
 
 pub use auth::{LoginLimits, NewSession};
+pub use voice::Voice;
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, Config};
 use crate::domain::id::IdGenerator;
 use crate::domain::text::Invalid;
 use crate::hub::Hub;
@@ -61,6 +63,15 @@ pub enum Error {
         /// Kind the channel has.
         actual: &'static str,
     },
+    /// The action is refused in the current state (voice: already joined elsewhere, not in the
+    /// same channel, signal too large…).
+    #[error("{message}")]
+    Refused {
+        /// Stable code, e.g. `already_in_channel`.
+        code: &'static str,
+        /// A sentence for people.
+        message: &'static str,
+    },
     /// Too many attempts; try again later.
     #[error("Too many attempts; try again in {retry_after_secs} s.")]
     RateLimited {
@@ -102,7 +113,9 @@ impl Error {
             Error::RegistrationClosed => "registration_closed",
             Error::NotFound(_) => "not_found",
             Error::Conflict { code, .. } => code,
+            Error::WrongChannelKind { needed: "voice", .. } => "not_a_voice_channel",
             Error::WrongChannelKind { .. } => "wrong_channel_kind",
+            Error::Refused { code, .. } => code,
             Error::RateLimited { .. } => "rate_limited",
             Error::Store(_) | Error::Hashing => "internal",
         }
@@ -155,12 +168,14 @@ pub struct Chat {
     hashing: Arc<Semaphore>,
     limits: Arc<LoginLimits>,
     locks: Arc<locks::ChannelLocks>,
+    voice: Arc<Voice>,
     auth: AuthConfig,
 }
 
 impl Chat {
-    /// Use cases over `store`, announcing events on `hub`.
-    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig) -> Chat {
+    /// Use cases over `store`, announcing events on `hub`, set up as `config` says.
+    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, config: &Config) -> Chat {
+        let auth = config.auth.clone();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Chat {
             store,
@@ -169,6 +184,7 @@ impl Chat {
             hashing: Arc::new(Semaphore::new(cores)),
             limits: Arc::new(LoginLimits::new(&auth)),
             locks: Arc::default(),
+            voice: Arc::new(Voice::from_config(config)),
             auth,
         }
     }

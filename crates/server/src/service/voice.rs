@@ -1,0 +1,263 @@
+//! Voice use cases: join (one voice session per user, takeover, cross-channel move), leave,
+//! peer-to-peer signals delivered only to their target's voice connection, participant state,
+//! fresh ICE servers, and leaving after a grace period when a gateway connection is lost.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cromulent_proto::Id;
+use cromulent_proto::rest::ChannelKind;
+use cromulent_proto::voice::{IceServers, VoiceFlags, VoiceJoined, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+
+use super::{Chat, Error, Result, now_ms};
+use crate::config::{Config, TurnProvider, VoiceConfig};
+use crate::domain::access::{Audience, can_see_channel};
+use crate::domain::event::Event;
+use crate::hub::Session;
+use crate::voice::ice::{Coturn, Metered, StunOnly};
+use crate::voice::rooms::Member;
+use crate::voice::{IceProvider, IceServersSource, JoinRefused, VoiceRooms};
+
+/// How long a Metered call may take, and how long its answer is reused.
+const METERED_TIMEOUT: Duration = Duration::from_secs(5);
+const METERED_CACHE: Duration = Duration::from_secs(300);
+
+/// Voice state shared by all connections.
+pub struct Voice {
+    rooms: VoiceRooms,
+    ice: IceServersSource,
+    signals: DefaultKeyedRateLimiter<i64>,
+    config: VoiceConfig,
+}
+
+impl Voice {
+    /// The registry and ICE provider the configuration asks for.
+    pub fn from_config(config: &Config) -> Voice {
+        let turn = &config.turn;
+        let provider: Box<dyn IceProvider> = match turn.provider {
+            TurnProvider::None => Box::new(StunOnly::new(turn.stun_urls.clone())),
+            TurnProvider::Coturn => Box::new(Coturn::new(
+                turn.secret.expose().to_owned(),
+                turn.urls.clone(),
+                turn.stun_urls.clone(),
+                turn.credential_ttl_secs as i64,
+            )),
+            TurnProvider::Metered => Box::new(Metered::new(
+                &turn.metered_api_url,
+                turn.metered_api_key.expose().to_owned(),
+                METERED_TIMEOUT,
+                METERED_CACHE,
+            )),
+        };
+        let per_minute = NonZeroU32::new(config.voice.signals_per_minute.max(1)).expect("at least one");
+        Voice {
+            rooms: VoiceRooms::default(),
+            ice: IceServersSource::new(provider, turn.stun_urls.clone()),
+            signals: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            config: config.voice.clone(),
+        }
+    }
+}
+
+fn refused(code: &'static str, message: &'static str) -> Error {
+    Error::Refused { code, message }
+}
+
+fn state_update(user_id: i64, member: Option<&Member>) -> VoiceStateUpdate {
+    VoiceStateUpdate {
+        user_id: Id(user_id),
+        channel_id: member.map(|m| Id(m.channel_id)),
+        session_id: member.map(|m| m.voice_session_id.clone()),
+        flags: member.map(|m| m.flags).unwrap_or_default(),
+    }
+}
+
+impl Chat {
+    /// ICE servers for `user_id`: fresh credentials every call, STUN only if the provider fails.
+    pub async fn ice_servers(&self, user_id: i64) -> IceServers {
+        let (list, degraded) = self.voice.ice.get(user_id, now_ms() / 1000).await;
+        IceServers {
+            ice_servers: list.servers,
+            expires_at: list.expires_at,
+            ice_degraded: degraded,
+            ice_transport_policy: if self.voice.config.force_relay { "relay" } else { "all" }.to_owned(),
+        }
+    }
+
+    /// Joins a voice channel from gateway session `session`.
+    pub async fn voice_join(&self, session: &Arc<Session>, channel_id: Id, takeover: bool) -> Result<VoiceJoined> {
+        if !self.voice.config.enabled {
+            return Err(refused("voice_disabled", "Voice is turned off on this server."));
+        }
+        let principal = session.principal();
+        let joined = {
+            let _access = self.locks.read(channel_id.0).await;
+            let channel = self.store.get_channel(channel_id.0).await?.ok_or(Error::NotFound("Channel"))?;
+            let member =
+                channel.private() && !principal.admin && self.store.is_channel_member(channel.id, principal.user_id).await?;
+            if !can_see_channel(channel.private(), principal.admin, member) {
+                return Err(Error::Forbidden("This voice channel is private."));
+            }
+            if channel.kind() != ChannelKind::Voice {
+                return Err(Error::WrongChannelKind { needed: "voice", actual: "text" });
+            }
+            let joined =
+                self.voice.rooms.join(principal.user_id, channel.id, session, takeover).map_err(|refusal| match refusal {
+                    JoinRefused::AlreadyInChannel => {
+                        refused("already_in_channel", "You are in this voice channel on another connection.")
+                    }
+                    JoinRefused::AlreadyInVoice => {
+                        refused("already_in_voice", "You are in another voice channel on another connection.")
+                    }
+                })?;
+            let current = self.voice.rooms.member(principal.user_id);
+            self.hub.publish(
+                &self.audience_of(&channel).await?,
+                &Event::VoiceStateUpdate(state_update(principal.user_id, current.as_ref())),
+            );
+            joined
+        };
+        if let Some(old) = &joined.replaced {
+            if !Arc::ptr_eq(&old.session, session) {
+                old.session.send_event(&Event::VoiceSessionReplaced(VoiceSessionReplaced { channel_id: Id(old.channel_id) }));
+            }
+            if old.channel_id != channel_id.0 {
+                self.announce_left(principal.user_id, old.channel_id).await?;
+            }
+        }
+        Ok(VoiceJoined {
+            channel_id,
+            session_id: joined.voice_session_id,
+            participants: joined.participants,
+            ice: self.ice_servers(principal.user_id).await,
+        })
+    }
+
+    /// Tells a channel's audience that `user_id` left its voice.
+    async fn announce_left(&self, user_id: i64, channel_id: i64) -> Result<()> {
+        if let Some(channel) = self.store.get_channel(channel_id).await? {
+            self.hub.publish(&self.audience_of(&channel).await?, &Event::VoiceStateUpdate(state_update(user_id, None)));
+        }
+        Ok(())
+    }
+
+    /// Leaves voice if this gateway session is in it; leaving twice is not an error.
+    pub async fn voice_leave(&self, session: &Arc<Session>) -> Result<()> {
+        let user_id = session.principal().user_id;
+        if let Some(left) = self.voice.rooms.leave(user_id, session) {
+            self.announce_left(user_id, left.channel_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers a signal to one participant of the caller's voice channel, on that participant's
+    /// voice connection only.
+    pub fn voice_signal(&self, session: &Arc<Session>, to: Id, signal: Value) -> Result<()> {
+        let from = session.principal().user_id;
+        if self.voice.signals.check_key(&from).is_err() {
+            return Err(Error::RateLimited { retry_after_secs: 1 });
+        }
+        if !signal.is_object() {
+            return Err(refused("invalid_signal", "A signal is an object with a description or a candidate."));
+        }
+        if serde_json::to_string(&signal).map_or(usize::MAX, |s| s.len()) > self.voice.config.max_signal_bytes {
+            return Err(refused("signal_too_large", "The signal is larger than the server accepts."));
+        }
+        let sender = self.voice.rooms.member(from).filter(|m| Arc::ptr_eq(&m.session, session));
+        let target = self.voice.rooms.member(to.0);
+        match (sender, target) {
+            (Some(sender), Some(target)) if sender.channel_id == target.channel_id && to.0 != from => {
+                target.session.send_event(&Event::VoiceSignal(VoiceSignalFrom { from: Id(from), signal }));
+                Ok(())
+            }
+            _ => Err(refused("not_in_channel", "You and that user are not in the same voice channel.")),
+        }
+    }
+
+    /// Updates the caller's mute, deafen and speaking flags (deafened implies muted).
+    pub async fn voice_set_state(&self, session: &Arc<Session>, flags: VoiceFlags) -> Result<()> {
+        let user_id = session.principal().user_id;
+        let flags = VoiceFlags { muted: flags.muted || flags.deafened, ..flags };
+        let channel_id = self
+            .voice
+            .rooms
+            .set_flags(user_id, session, flags)
+            .ok_or_else(|| refused("not_in_voice", "You are not in a voice channel."))?;
+        let _access = self.locks.read(channel_id).await;
+        if let Some(channel) = self.store.get_channel(channel_id).await? {
+            let member = self.voice.rooms.member(user_id);
+            self.hub
+                .publish(&self.audience_of(&channel).await?, &Event::VoiceStateUpdate(state_update(user_id, member.as_ref())));
+        }
+        Ok(())
+    }
+
+    /// Fresh ICE servers for a participant whose credentials near expiry.
+    pub async fn voice_refresh_ice(&self, session: &Arc<Session>) -> Result<IceServers> {
+        let user_id = session.principal().user_id;
+        if self.voice.rooms.member(user_id).is_none_or(|m| !Arc::ptr_eq(&m.session, session)) {
+            return Err(refused("not_in_voice", "You are not in a voice channel."));
+        }
+        Ok(self.ice_servers(user_id).await)
+    }
+
+    /// Called when a gateway connection ends. Its voice session ends now when the client said
+    /// goodbye or the gateway session is over; otherwise it waits out the grace period, during
+    /// which a `resume` keeps it, so a network blip does not drop the call for everyone.
+    pub fn voice_connection_ended(&self, session: &Arc<Session>, generation: u64, goodbye: bool) {
+        let user_id = session.principal().user_id;
+        if self.voice.rooms.member(user_id).is_none_or(|m| !Arc::ptr_eq(&m.session, session)) {
+            return;
+        }
+        let chat = self.clone();
+        let session = Arc::clone(session);
+        let grace =
+            if goodbye || session.attachment().2 { Duration::ZERO } else { Duration::from_millis(self.voice.config.grace_ms) };
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let (current, attached, ended) = session.attachment();
+            if ended || (current == generation && !attached) {
+                if let Err(err) = chat.voice_leave(&session).await {
+                    tracing::warn!(error = ?err, "leaving voice after a lost connection failed");
+                }
+            }
+        });
+    }
+
+    /// Voice states of the voice channels `visible` lists, for `ready`.
+    pub fn voice_states(&self, visible: &[cromulent_proto::rest::Channel]) -> Vec<VoiceStateUpdate> {
+        self.voice
+            .rooms
+            .all()
+            .into_iter()
+            .filter(|(_, channel, _)| visible.iter().any(|c| c.id.0 == *channel))
+            .map(|(user, channel, flags)| VoiceStateUpdate {
+                user_id: Id(user),
+                channel_id: Some(Id(channel)),
+                session_id: self.voice.rooms.member(user).map(|m| m.voice_session_id),
+                flags,
+            })
+            .collect()
+    }
+
+    /// Removes from a channel's voice everyone who may no longer see it (after it was deleted,
+    /// made private or lost a member). Runs under the channel's write lock.
+    pub(super) async fn evict_from_voice(&self, channel_id: i64, audience_before: &Audience) -> Result<()> {
+        let channel = self.store.get_channel(channel_id).await?;
+        let members = match &channel {
+            Some(c) if c.private() => self.store.list_channel_member_ids(channel_id).await?,
+            _ => Vec::new(),
+        };
+        for (user_id, member) in self.voice.rooms.clear_channel_where(channel_id, |user_id, admin| match &channel {
+            None => true,
+            Some(c) => !can_see_channel(c.private(), admin, members.contains(&user_id)),
+        }) {
+            self.hub.publish(audience_before, &Event::VoiceStateUpdate(state_update(user_id, None)));
+            drop(member);
+        }
+        Ok(())
+    }
+}

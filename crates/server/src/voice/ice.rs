@@ -1,0 +1,260 @@
+//! ICE servers for voice, behind one trait: STUN only, coturn's REST credentials (shared secret,
+//! HMAC-SHA1, time-limited), or Metered's managed TURN. A failing provider never blocks voice:
+//! [`IceServersSource`] falls back to STUN only and says so (`ice_degraded`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use cromulent_proto::voice::IceServer;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha1::Sha1;
+
+/// A list of ICE servers and when its credentials expire (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceList {
+    /// Servers for `RTCPeerConnection`.
+    pub servers: Vec<IceServer>,
+    /// When the TURN credentials stop working for new allocations.
+    pub expires_at: Option<i64>,
+}
+
+/// Why a provider could not produce servers.
+#[derive(Debug, thiserror::Error)]
+pub enum IceError {
+    /// The request did not complete in time.
+    #[error("the TURN provider did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The request failed.
+    #[error("the TURN provider could not be reached: {0}")]
+    Request(String),
+    /// The provider answered with an error status.
+    #[error("the TURN provider answered {0}")]
+    Status(u16),
+    /// The answer was not the documented JSON.
+    #[error("the TURN provider's answer is not a list of ICE servers: {0}")]
+    Body(String),
+}
+
+/// A boxed future, so providers can live behind `dyn`.
+pub type IceFuture<'a> = Pin<Box<dyn Future<Output = Result<IceList, IceError>> + Send + 'a>>;
+
+/// Produces ICE servers for a user at a point in time.
+pub trait IceProvider: Send + Sync {
+    /// Short name for logs.
+    fn name(&self) -> &'static str;
+    /// Servers for `user_id`, with credentials valid from `now_secs`.
+    fn ice_servers(&self, user_id: i64, now_secs: i64) -> IceFuture<'_>;
+}
+
+/// STUN servers only (`turn.provider = "none"`).
+pub struct StunOnly {
+    urls: Vec<String>,
+}
+
+impl StunOnly {
+    /// STUN from these URLs; none at all means host candidates only.
+    pub fn new(urls: Vec<String>) -> StunOnly {
+        StunOnly { urls }
+    }
+
+    /// The list, shared with the fallback path.
+    pub fn list(&self) -> IceList {
+        let servers = if self.urls.is_empty() {
+            Vec::new()
+        } else {
+            vec![IceServer { urls: self.urls.clone(), username: None, credential: None }]
+        };
+        IceList { servers, expires_at: None }
+    }
+}
+
+impl IceProvider for StunOnly {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    fn ice_servers(&self, _user_id: i64, _now_secs: i64) -> IceFuture<'_> {
+        let list = self.list();
+        Box::pin(async move { Ok(list) })
+    }
+}
+
+/// The coturn REST credential for `user_id` valid until `expiry` (unix seconds):
+/// username `<expiry>:<user id>`, password `base64(HMAC-SHA1(secret, username))`.
+pub fn turn_credential(secret: &str, expiry: i64, user_id: i64) -> (String, String) {
+    let username = format!("{expiry}:{user_id}");
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(username.as_bytes());
+    let password = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    (username, password)
+}
+
+/// An external coturn with `use-auth-secret` (`turn.provider = "coturn"`).
+pub struct Coturn {
+    secret: String,
+    turn_urls: Vec<String>,
+    stun: StunOnly,
+    ttl_secs: i64,
+}
+
+impl Coturn {
+    /// Credentials minted with `secret` for `turn_urls`, valid `ttl_secs`, plus STUN URLs.
+    pub fn new(secret: String, turn_urls: Vec<String>, stun_urls: Vec<String>, ttl_secs: i64) -> Coturn {
+        Coturn { secret, turn_urls, stun: StunOnly::new(stun_urls), ttl_secs }
+    }
+}
+
+impl IceProvider for Coturn {
+    fn name(&self) -> &'static str {
+        "coturn"
+    }
+
+    fn ice_servers(&self, user_id: i64, now_secs: i64) -> IceFuture<'_> {
+        let expires_at = now_secs + self.ttl_secs;
+        let (username, credential) = turn_credential(&self.secret, expires_at, user_id);
+        let mut list = self.stun.list();
+        list.servers.push(IceServer { urls: self.turn_urls.clone(), username: Some(username), credential: Some(credential) });
+        list.expires_at = Some(expires_at);
+        Box::pin(async move { Ok(list) })
+    }
+}
+
+/// One entry of Metered's answer; `urls` may be a string or a list.
+#[derive(Debug, Deserialize)]
+struct MeteredServer {
+    urls: MeteredUrls,
+    username: Option<String>,
+    credential: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum MeteredUrls {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Metered's managed TURN (`turn.provider = "metered"`): `GET {api_url}/api/v1/turn/credentials?apiKey=KEY`
+/// returns `[{urls, username, credential}]`. Answers are cached, since they change rarely and the
+/// call costs a round trip to the provider on every join.
+pub struct Metered {
+    endpoint: String,
+    api_key: String,
+    client: reqwest::Client,
+    timeout: Duration,
+    cache_for: Duration,
+    cache: Mutex<Option<(Instant, Vec<IceServer>)>>,
+}
+
+impl Metered {
+    /// A client for `api_url` with `api_key`, timing out after `timeout`, caching for `cache_for`.
+    pub fn new(api_url: &str, api_key: String, timeout: Duration, cache_for: Duration) -> Metered {
+        Metered {
+            endpoint: format!("{}/api/v1/turn/credentials", api_url.trim_end_matches('/')),
+            api_key,
+            client: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),
+            timeout,
+            cache_for,
+            cache: Mutex::new(None),
+        }
+    }
+
+    async fn fetch(&self) -> Result<Vec<IceServer>, IceError> {
+        let request = self.client.get(&self.endpoint).query(&[("apiKey", self.api_key.as_str())]).send();
+        let response =
+            tokio::time::timeout(self.timeout, request).await.map_err(|_| IceError::Timeout(self.timeout))?.map_err(|e| {
+                if e.is_timeout() { IceError::Timeout(self.timeout) } else { IceError::Request(e.without_url().to_string()) }
+            })?;
+        if !response.status().is_success() {
+            return Err(IceError::Status(response.status().as_u16()));
+        }
+        let body = tokio::time::timeout(self.timeout, response.bytes())
+            .await
+            .map_err(|_| IceError::Timeout(self.timeout))?
+            .map_err(|e| IceError::Request(e.without_url().to_string()))?;
+        let servers: Vec<MeteredServer> = serde_json::from_slice(&body).map_err(|e| IceError::Body(e.to_string()))?;
+        if servers.is_empty() {
+            return Err(IceError::Body("the list is empty".into()));
+        }
+        Ok(servers
+            .into_iter()
+            .map(|s| IceServer {
+                urls: match s.urls {
+                    MeteredUrls::One(url) => vec![url],
+                    MeteredUrls::Many(urls) => urls,
+                },
+                username: s.username,
+                credential: s.credential,
+            })
+            .collect())
+    }
+}
+
+impl IceProvider for Metered {
+    fn name(&self) -> &'static str {
+        "metered"
+    }
+
+    fn ice_servers(&self, _user_id: i64, _now_secs: i64) -> IceFuture<'_> {
+        Box::pin(async move {
+            if let Some((at, servers)) = self.cache.lock().expect("cache lock").as_ref()
+                && at.elapsed() < self.cache_for
+            {
+                return Ok(IceList { servers: servers.clone(), expires_at: None });
+            }
+            let servers = self.fetch().await?;
+            *self.cache.lock().expect("cache lock") = Some((Instant::now(), servers.clone()));
+            Ok(IceList { servers, expires_at: None })
+        })
+    }
+}
+
+/// The configured provider plus the STUN-only fallback used when it fails.
+pub struct IceServersSource {
+    provider: Box<dyn IceProvider>,
+    fallback: StunOnly,
+}
+
+impl IceServersSource {
+    /// `provider`, falling back to STUN from `stun_urls`.
+    pub fn new(provider: Box<dyn IceProvider>, stun_urls: Vec<String>) -> IceServersSource {
+        IceServersSource { provider, fallback: StunOnly::new(stun_urls) }
+    }
+
+    /// Servers for `user_id`, and whether this is the degraded STUN-only fallback.
+    pub async fn get(&self, user_id: i64, now_secs: i64) -> (IceList, bool) {
+        match self.provider.ice_servers(user_id, now_secs).await {
+            Ok(list) => (list, false),
+            Err(err) => {
+                tracing::warn!(provider = self.provider.name(), error = %err, "TURN provider failed; offering STUN only");
+                (self.fallback.list(), true)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_match_coturns_rest_scheme() {
+        // Same inputs as `printf %s "$u" | openssl dgst -sha1 -hmac secret -binary | base64`.
+        let (username, password) = turn_credential("secret", 1_700_000_000, 42);
+        assert_eq!(username, "1700000000:42");
+        assert_eq!(password, "ZzfPuPkrzUOsnm5YISnTiKDnXWo=");
+    }
+
+    #[tokio::test]
+    async fn coturn_lists_stun_then_turn_with_expiry() {
+        let coturn = Coturn::new("s".into(), vec!["turn:h:3478?transport=udp".into()], vec!["stun:h:3478".into()], 3600);
+        let list = coturn.ice_servers(7, 1000).await.unwrap();
+        assert_eq!(list.expires_at, Some(4600));
+        assert_eq!(list.servers[0].urls, ["stun:h:3478"]);
+        assert_eq!(list.servers[1].username.as_deref(), Some("4600:7"));
+    }
+}
