@@ -219,10 +219,10 @@ impl Chat {
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
             let (current, attached, ended) = session.attachment();
-            if ended || (current == generation && !attached) {
-                if let Err(err) = chat.voice_leave(&session).await {
-                    tracing::warn!(error = ?err, "leaving voice after a lost connection failed");
-                }
+            if (ended || (current == generation && !attached))
+                && let Err(err) = chat.voice_leave(&session).await
+            {
+                tracing::warn!(error = ?err, "leaving voice after a lost connection failed");
             }
         });
     }

@@ -241,14 +241,14 @@ impl Gateway {
         }
     }
 
-    /// The next frame of type `t`, skipping presence and typing noise but nothing else.
+    /// The next frame of type `t`, skipping presence, typing and voice-state noise but nothing else.
     pub async fn expect(&mut self, t: &str) -> Value {
         loop {
             let frame = self.next().await;
             if frame["t"] == t {
                 return frame;
             }
-            let noise = frame["t"] == "presence_update" || frame["t"] == "typing_start";
+            let noise = ["presence_update", "typing_start", "voice_state_update"].contains(&frame["t"].as_str().unwrap_or(""));
             assert!(noise, "expected {t}, got {frame}");
         }
     }
@@ -288,7 +288,19 @@ impl Gateway {
         }
     }
 
-    /// Asserts nothing but noise arrives for a short while.
+    /// Asserts no frame of type `t` arrives for a short while.
+    pub async fn expect_none(&mut self, t: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(message) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            if let Some(Ok(Message::Text(text))) = message {
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                assert_ne!(frame["t"], t, "unexpected {frame}");
+                self.seq = frame["s"].as_u64().unwrap().max(self.seq);
+            }
+        }
+    }
+
+    /// Asserts nothing but presence updates arrives for a short while.
     pub async fn expect_silence(&mut self, wait: Duration) {
         let deadline = tokio::time::Instant::now() + wait;
         while let Ok(message) = tokio::time::timeout_at(deadline, self.ws.next()).await {

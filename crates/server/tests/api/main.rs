@@ -9,3 +9,5 @@ mod gateway;
 mod helpers;
 mod lifecycle;
 mod messages;
+mod turn;
+mod voice;
