@@ -26,15 +26,17 @@ export class Server {
     this.url = '';
   }
 
-  static async start() {
+  /** Starts a server; `env` adds CROMULENT_* settings. */
+  static async start(env = {}) {
     const server = new Server(mkdtempSync(join(tmpdir(), 'cromulent-e2e-data-')));
+    server.env = env;
     await server.launch();
     return server;
   }
 
   async launch() {
     const child = spawn(serverBinary, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--log', 'info'], {
-      env: { ...process.env, CROMULENT_LOG_FORMAT: 'json' },
+      env: { ...process.env, CROMULENT_LOG_FORMAT: 'json', ...(this.env ?? {}) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
@@ -73,12 +75,14 @@ export class Server {
   }
 }
 
-/** Launches headless Chromium with flags that keep it off the network. */
+/** Launches headless Chromium with flags that keep it off the network, and a fake microphone. */
 export function launchBrowser() {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
     args: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
       '--no-sandbox',
       '--disable-gpu',
       '--disable-dev-shm-usage',
@@ -137,4 +141,138 @@ export async function say(page, text) {
 /** The message list items whose text includes `text`. */
 export function messages(page, text) {
   return page.locator('li.message', { hasText: text });
+}
+
+/** A UDP port nothing listens on right now. */
+export async function freeUdpPort() {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  await new Promise((done) => socket.bind(0, '127.0.0.1', done));
+  const { port } = socket.address();
+  await new Promise((done) => socket.close(done));
+  return port;
+}
+
+/** Debian's coturn on loopback with a shared secret; `restart()` keeps its port. */
+export class Coturn {
+  constructor(secret, port, dir) {
+    this.secret = secret;
+    this.port = port;
+    this.dir = dir;
+    this.child = null;
+  }
+
+  static async start(secret) {
+    const dir = mkdtempSync(join(tmpdir(), 'cromulent-e2e-turn-'));
+    const turn = new Coturn(secret, await freeUdpPort(), dir);
+    await turn.launch();
+    return turn;
+  }
+
+  async launch() {
+    const { writeFileSync } = await import('node:fs');
+    const relayBase = 30000 + (this.port % 300) * 100;
+    const config = [
+      'listening-ip=127.0.0.1',
+      `listening-port=${this.port}`,
+      'relay-ip=127.0.0.1',
+      `min-port=${relayBase}`,
+      `max-port=${relayBase + 99}`,
+      'realm=cromulent.test',
+      'use-auth-secret',
+      `static-auth-secret=${this.secret}`,
+      'fingerprint',
+      'no-tls',
+      'no-dtls',
+      'no-cli',
+      // Test only: both browsers' relay addresses are on 127.0.0.1.
+      'allow-loopback-peers',
+      `pidfile=${join(this.dir, 'turn.pid')}`,
+      `userdb=${join(this.dir, 'turndb')}`,
+      `log-file=${join(this.dir, 'turn.log')}`,
+      'simple-log',
+    ].join('\n');
+    writeFileSync(join(this.dir, 'turnserver.conf'), config + '\n');
+    this.child = spawn('turnserver', ['-c', join(this.dir, 'turnserver.conf')], { stdio: 'ignore' });
+    for (let attempt = 0; attempt < 30; attempt++) {
+      if (await this.answers()) return;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    throw new Error(`coturn did not start on 127.0.0.1:${this.port}`);
+  }
+
+  /** Whether coturn answers a STUN binding request. */
+  async answers() {
+    const { execFile } = await import('node:child_process');
+    return new Promise((done) => {
+      const probe = execFile('turnutils_stunclient', ['-p', String(this.port), '127.0.0.1'], { timeout: 500 }, (_error, stdout) =>
+        done(String(stdout).includes('reflexive addr')),
+      );
+      probe.on('error', () => done(false));
+    });
+  }
+
+  async stop() {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Settings that make a Cromulent server hand out this coturn, relay only. */
+  serverEnv(secret = this.secret) {
+    return {
+      CROMULENT_TURN_PROVIDER: 'coturn',
+      CROMULENT_TURN_SECRET: secret,
+      CROMULENT_TURN_URLS: JSON.stringify([`turn:127.0.0.1:${this.port}?transport=udp`]),
+      CROMULENT_VOICE_FORCE_RELAY: 'true',
+    };
+  }
+}
+
+/** Records every RTCPeerConnection a page creates, so tests can read their statistics. */
+export async function watchPeerConnections(context) {
+  await context.addInitScript(() => {
+    const Original = window.RTCPeerConnection;
+    window.__peerConnections = [];
+    window.RTCPeerConnection = function (...args) {
+      const pc = new Original(...args);
+      window.__peerConnections.push(pc);
+      return pc;
+    };
+    window.RTCPeerConnection.prototype = Original.prototype;
+  });
+}
+
+/** For each open peer connection of a page: selected pair types and inbound audio counters. */
+export function peerStats(page) {
+  return page.evaluate(async () => {
+    const result = [];
+    for (const pc of window.__peerConnections.filter((p) => p.connectionState !== 'closed')) {
+      const stats = await pc.getStats();
+      const byId = new Map();
+      stats.forEach((s) => byId.set(s.id, s));
+      let pair;
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId);
+      });
+      let bytes = 0;
+      let energy = 0;
+      stats.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          bytes += s.bytesReceived ?? 0;
+          energy += s.totalAudioEnergy ?? 0;
+        }
+      });
+      result.push({
+        state: pc.connectionState,
+        local: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
+        remote: pair ? byId.get(pair.remoteCandidateId)?.candidateType : null,
+        bytes,
+        energy,
+      });
+    }
+    return result;
+  });
 }

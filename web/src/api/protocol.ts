@@ -37,11 +37,21 @@ export interface ErrorBody {
   field?: string;
 }
 
+export interface VoiceStateUpdate {
+  user_id: Id;
+  channel_id: Id | null;
+  session_id?: string;
+  muted: boolean;
+  deafened: boolean;
+  speaking: boolean;
+}
+
 export interface Ready {
   session_id: string;
   user: User;
   channels: Channel[];
   online_user_ids: Id[];
+  voice_states?: VoiceStateUpdate[];
 }
 
 export interface TypingStart {
@@ -66,7 +76,10 @@ export type GatewayEvent =
   | { t: 'channel_update'; d: Channel }
   | { t: 'channel_delete'; d: { id: Id } }
   | { t: 'presence_update'; d: PresenceUpdate }
-  | { t: 'typing_start'; d: TypingStart };
+  | { t: 'typing_start'; d: TypingStart }
+  | { t: 'voice_state_update'; d: VoiceStateUpdate }
+  | { t: 'voice_signal'; d: { from: Id; signal: unknown } }
+  | { t: 'voice_session_replaced'; d: { channel_id: Id } };
 
 /** Any frame the server sends. */
 export interface ServerFrame {

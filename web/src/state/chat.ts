@@ -1,7 +1,7 @@
 // The chat state and its pure reducer: every gateway event and local action becomes a new state.
 // Pure so it can be tested without a browser, and so a replayed or repeated event is harmless.
 
-import { compareIds, type Channel, type GatewayEvent, type Id, type Message, type User } from '../api/protocol';
+import { compareIds, type Channel, type GatewayEvent, type Id, type Message, type User, type VoiceStateUpdate } from '../api/protocol';
 
 /** Who is typing in one channel, by user id. */
 export type TypingByUser = Record<Id, { username: string; expiresAt: number }>;
@@ -19,6 +19,8 @@ export interface ChatState {
   typing: Record<Id, TypingByUser>;
   unread: Record<Id, true>;
   current: Id | null;
+  /** Who is in which voice channel, by user id. */
+  voice: Record<Id, VoiceStateUpdate>;
 }
 
 /** Actions that do not come from the gateway. */
@@ -43,6 +45,7 @@ export const emptyChat: ChatState = {
   typing: {},
   unread: {},
   current: null,
+  voice: {},
 };
 
 /** Text channels first, then by name without case, as the server lists them. */
@@ -109,6 +112,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
         hasOlder: keep(state.hasOlder),
         unread: keep(state.unread),
         typing: {},
+        voice: Object.fromEntries((action.d.voice_states ?? []).map((v) => [v.user_id, v])),
       };
     }
     case 'message_create':
@@ -137,6 +141,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
         hasOlder: without(state.hasOlder, action.d.id),
         unread: without(state.unread, action.d.id),
         typing: without(state.typing, action.d.id),
+        voice: Object.fromEntries(Object.entries(state.voice).filter(([, v]) => v.channel_id !== action.d.id)),
       };
     }
     case 'presence_update': {
@@ -159,6 +164,14 @@ export function reduce(state: ChatState, action: Action): ChatState {
       }
       return changed ? { ...state, typing } : state;
     }
+    case 'voice_state_update':
+      return {
+        ...state,
+        voice: action.d.channel_id === null ? without(state.voice, action.d.user_id) : { ...state.voice, [action.d.user_id]: action.d },
+      };
+    case 'voice_signal':
+    case 'voice_session_replaced':
+      return state;
     case 'users_loaded':
       return { ...state, users: Object.fromEntries(action.d.map((u) => [u.id, u])) };
     case 'history_loaded': {

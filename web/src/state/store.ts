@@ -6,6 +6,7 @@ import { Api, ApiError } from '../api/rest';
 import { GatewayClient, gatewayUrl, type GatewayStatus } from '../api/gateway';
 import type { ChannelKind, GatewayEvent, Id, User } from '../api/protocol';
 import { emptyChat, reduce, type Action } from './chat';
+import { VoiceEngine, type VoiceView } from '../voice/engine';
 
 /** Messages per history page. */
 export const PAGE_SIZE = 50;
@@ -18,6 +19,14 @@ export const connection = signal<GatewayStatus>('connecting');
 /** `undefined` while the session is being checked at start-up. */
 export const account = signal<User | null | undefined>(undefined);
 export const loadingOlder = signal(false);
+
+/** The voice engine and what the voice bar shows. */
+export const voiceEngine = new VoiceEngine({
+  me: () => account.value?.id ?? '',
+  request: (op, d) => gateway?.request(op, d) ?? Promise.reject(new Error('Not connected.')),
+  changed: (view) => (voiceView.value = view),
+});
+export const voiceView = signal<VoiceView>(voiceEngine.state);
 
 export const currentChannel = computed(() => chat.value.channels.find((c) => c.id === chat.value.current) ?? null);
 
@@ -60,6 +69,7 @@ function refreshUsers(): void {
 
 function onEvent(event: GatewayEvent): void {
   dispatch(event);
+  voiceEngine.handleEvent(event.t, event.d as unknown as Record<string, unknown>);
   if (event.t === 'presence_update' && !chat.value.users[event.d.user_id]) refreshUsers();
   if (event.t === 'ready') {
     // A fresh session (first connect, or resume refused): anything may have been missed.
@@ -76,7 +86,10 @@ export function connect(user: User): void {
   gateway?.stop();
   gateway = new GatewayClient(gatewayUrl(location), {
     event: onEvent,
-    status: (status) => (connection.value = status),
+    status: (status) => {
+      connection.value = status;
+      voiceEngine.setGatewayUp(status === 'connected');
+    },
     authFailed: () => signOut(false),
   });
   gateway.start();
@@ -94,6 +107,7 @@ export async function restoreSession(): Promise<void> {
 }
 
 function signOut(callServer: boolean): void {
+  void voiceEngine.leave(false);
   gateway?.stop();
   gateway = null;
   if (callServer) void api.logout().catch(() => {});

@@ -3,7 +3,8 @@
 
 import { useState } from 'preact/hooks';
 import type { ChannelKind } from '../api/protocol';
-import { account, ApiError, chat, createChannel, logout, openChannel } from '../state/store';
+import { account, ApiError, chat, createChannel, logout, openChannel, voiceEngine, voiceView } from '../state/store';
+import { VoiceBar } from './VoiceBar';
 
 export function Sidebar() {
   const state = chat.value;
@@ -37,13 +38,20 @@ export function Sidebar() {
       <Section title="Voice channels" kind="voice" admin={!!me?.admin} onCreate={setCreating}>
         {voice.map((c) => (
           <li key={c.id}>
-            <span class="channel voice" title="Voice chat is coming">
+            <button
+              type="button"
+              class={`channel voice${voiceView.value.channelId === c.id ? ' active' : ''}`}
+              aria-label={`Join voice channel ${c.name}`}
+              onClick={() => void voiceEngine.join(c.id)}
+            >
               <SpeakerIcon /> {c.name}
               {c.private && <span class="badge">private</span>}
-            </span>
+            </button>
+            <VoiceParticipants channelId={c.id} />
           </li>
         ))}
       </Section>
+      <VoiceBar />
       <footer class="user-panel">
         <span class="avatar" aria-hidden="true">
           {me?.username.slice(0, 1).toUpperCase()}
@@ -58,6 +66,35 @@ export function Sidebar() {
       </footer>
       {creating && <CreateChannelDialog kind={creating} onClose={() => setCreating(null)} />}
     </nav>
+  );
+}
+
+/** Who is in a voice channel, with mute, deafen, speaking and connection quality. */
+function VoiceParticipants(props: { channelId: string }) {
+  const state = chat.value;
+  const view = voiceView.value;
+  const inside = Object.values(state.voice).filter((v) => v.channel_id === props.channelId);
+  if (inside.length === 0) return null;
+  return (
+    <ul class="voice-participants" aria-label="In voice">
+      {inside.map((v) => {
+        const quality = view.channelId === props.channelId ? view.peers[v.user_id] : undefined;
+        return (
+          <li key={v.user_id} class={`participant${v.speaking ? ' speaking' : ''}`} data-user-id={v.user_id}>
+            <span class="avatar small" aria-hidden="true">
+              {(state.users[v.user_id]?.username ?? '?').slice(0, 1).toUpperCase()}
+            </span>
+            <span class="name">{state.users[v.user_id]?.username ?? 'someone'}</span>
+            {v.deafened ? <span class="flag">deafened</span> : v.muted && <span class="flag">muted</span>}
+            {quality && (
+              <small class={`quality ${quality.state}`} title={`Connection: ${quality.state}${quality.lossPct !== null ? `, ${quality.lossPct}% loss` : ''}`}>
+                {quality.rttMs !== null ? `${quality.rttMs} ms` : quality.state}
+              </small>
+            )}
+          </li>
+        );
+      })}
+    </ul>
   );
 }
 

@@ -1,0 +1,178 @@
+// Voice in real browsers through Debian's coturn on loopback with relay-only ICE: who connects,
+// through which path, whether audio arrives, and whether the voice bar tells the truth.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { Coturn, launchBrowser, peerStats, register, Server, watchPeerConnections, withScreenshots } from './harness.mjs';
+
+let browser;
+let coturn;
+
+before(async () => {
+  browser = await launchBrowser();
+  coturn = await Coturn.start(randomBytes(16).toString('hex'));
+});
+
+after(async () => {
+  await browser?.close();
+  await coturn?.stop();
+});
+
+async function person(server, name, pages) {
+  const context = await browser.newContext();
+  await watchPeerConnections(context);
+  const page = await context.newPage();
+  pages[name] = page;
+  await register(page, server.url, name);
+  return page;
+}
+
+const bar = (page) => page.getByRole('region', { name: 'Voice connection' });
+const joinButton = (page, channel) => page.getByRole('button', { name: `Join voice channel ${channel}` });
+
+async function waitForBar(page, text, timeout = 20_000) {
+  await bar(page).getByRole('status').filter({ hasText: text }).waitFor({ timeout });
+}
+
+/** Every open peer connection of `page` is relayed on both ends, and audio with energy arrives. */
+async function assertRelayedAudio(page, peers) {
+  let first;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    first = await peerStats(page);
+    if (first.length === peers && first.every((s) => s.state === 'connected' && s.local && s.bytes > 0)) break;
+    await page.waitForTimeout(250);
+  }
+  assert.equal(first.length, peers, `${peers} peer connections`);
+  for (const s of first) {
+    assert.equal(s.state, 'connected');
+    assert.equal(s.local, 'relay', 'our side of the selected pair is the relay');
+    assert.equal(s.remote, 'relay', 'their side of the selected pair is the relay');
+  }
+  await page.waitForTimeout(1500);
+  const second = await peerStats(page);
+  for (let i = 0; i < peers; i++) {
+    assert.ok(second[i].bytes > first[i].bytes, 'audio bytes keep arriving');
+    assert.ok(second[i].energy > first[i].energy, 'the audio has energy (not silence)');
+  }
+}
+
+test('three people talk through the relay and every voice bar shows connected', async () => {
+  const server = await Server.start(coturn.serverEnv());
+  try {
+    await withScreenshots('voice-three', async (pages) => {
+      const amy = await person(server, 'amy', pages);
+      const bob = await person(server, 'bob', pages);
+      const carol = await person(server, 'carol', pages);
+
+      await joinButton(amy, 'Lounge').click();
+      await waitForBar(amy, 'Voice connected — Lounge');
+      await joinButton(bob, 'Lounge').click();
+      await waitForBar(bob, 'Voice connected — Lounge');
+      await waitForBar(amy, 'Voice connected — Lounge');
+      await assertRelayedAudio(amy, 1);
+      await assertRelayedAudio(bob, 1);
+      await bar(amy).getByText('via relay').waitFor();
+
+      await joinButton(carol, 'Lounge').click();
+      for (const page of [amy, bob, carol]) await waitForBar(page, 'Voice connected — Lounge');
+      for (const page of [amy, bob, carol]) await assertRelayedAudio(page, 2);
+      const inLounge = amy.getByRole('list', { name: 'In voice' });
+      for (const name of ['amy', 'bob', 'carol']) await inLounge.getByText(name, { exact: true }).waitFor();
+
+      await bar(carol).getByRole('button', { name: 'Mute' }).click();
+      await amy.locator('.participant', { hasText: 'carol' }).getByText('muted').waitFor();
+      const carolTrackEnabled = await carol.evaluate(() =>
+        window.__peerConnections.filter((p) => p.connectionState !== 'closed').every((p) => p.getSenders().every((s) => !s.track || !s.track.enabled)),
+      );
+      assert.ok(carolTrackEnabled, 'a muted microphone sends nothing');
+      await bar(carol).getByRole('button', { name: 'Deafen' }).click();
+      await amy.locator('.participant', { hasText: 'carol' }).getByText('deafened').waitFor();
+      await bar(carol).getByRole('button', { name: 'Undeafen' }).click();
+      await amy.locator('.participant', { hasText: 'carol' }).getByText('muted').waitFor();
+
+      await bar(bob).getByRole('button', { name: 'Leave voice' }).click();
+      await inLounge.getByText('bob', { exact: true }).waitFor({ state: 'detached' });
+      await waitForBar(amy, 'Voice connected — Lounge');
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a second tab is refused, Move here takes over, and switching channels leaves the first', async () => {
+  const server = await Server.start(coturn.serverEnv());
+  try {
+    await withScreenshots('voice-tabs', async (pages) => {
+      const amy = await person(server, 'amy', pages);
+      const bob = await person(server, 'bob', pages);
+      await amy.getByRole('button', { name: 'Create voice channel' }).click();
+      const dialog = amy.getByRole('dialog', { name: 'Create channel' });
+      await dialog.getByLabel('Name').fill('Games');
+      await dialog.getByRole('button', { name: 'Create' }).click();
+
+      await joinButton(amy, 'Lounge').click();
+      await joinButton(bob, 'Lounge').click();
+      await waitForBar(amy, 'Voice connected — Lounge');
+
+      const secondTab = await amy.context().newPage();
+      pages.secondTab = secondTab;
+      await secondTab.goto(server.url);
+      await joinButton(secondTab, 'Lounge').click();
+      await waitForBar(secondTab, 'You are in this channel in another tab');
+      await bar(secondTab).getByRole('button', { name: 'Move here' }).click();
+      await waitForBar(secondTab, 'Voice connected — Lounge');
+      await waitForBar(amy, 'You joined voice from another tab');
+      await waitForBar(bob, 'Voice connected — Lounge');
+      await assertRelayedAudio(bob, 1);
+
+      await joinButton(bob, 'Games').click();
+      await waitForBar(bob, 'Voice connected — Games');
+      const lounge = secondTab.locator('li', { has: joinButton(secondTab, 'Lounge') });
+      await lounge.getByText('bob', { exact: true }).waitFor({ state: 'detached' });
+      const games = secondTab.locator('li', { has: joinButton(secondTab, 'Games') });
+      await games.getByText('bob', { exact: true }).waitFor();
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a wrong TURN secret turns the bar red with a reason instead of spinning', async () => {
+  const server = await Server.start(coturn.serverEnv('not-the-secret'));
+  try {
+    await withScreenshots('voice-wrong-secret', async (pages) => {
+      const amy = await person(server, 'amy', pages);
+      const bob = await person(server, 'bob', pages);
+      await joinButton(amy, 'Lounge').click();
+      await joinButton(bob, 'Lounge').click();
+      await waitForBar(bob, 'Disconnected: the relay refused our credentials (401)');
+      await bar(bob).locator('.dot.red').waitFor();
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('when the relay restarts mid-call the bar goes Reconnecting and then connected again', async () => {
+  const server = await Server.start(coturn.serverEnv());
+  try {
+    await withScreenshots('voice-relay-restart', async (pages) => {
+      const amy = await person(server, 'amy', pages);
+      const bob = await person(server, 'bob', pages);
+      await joinButton(amy, 'Lounge').click();
+      await joinButton(bob, 'Lounge').click();
+      await waitForBar(amy, 'Voice connected — Lounge');
+      await assertRelayedAudio(amy, 1);
+
+      await coturn.stop();
+      await waitForBar(amy, 'Reconnecting…', 30_000);
+      await coturn.launch();
+      await waitForBar(amy, 'Voice connected — Lounge', 30_000);
+      await waitForBar(bob, 'Voice connected — Lounge', 30_000);
+      await assertRelayedAudio(amy, 1);
+    });
+  } finally {
+    await server.stop();
+  }
+});

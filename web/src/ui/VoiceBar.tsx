@@ -1,0 +1,125 @@
+// The voice bar: a coloured dot and label from the real peer connections, the path and round
+// trip, mute/deafen/leave, "Move here" after a refused join, and voice settings.
+
+import { useEffect, useState } from 'preact/hooks';
+import { phaseLabel } from '../voice/status';
+import { chat, voiceEngine, voiceView } from '../state/store';
+
+export function VoiceBar() {
+  const view = voiceView.value;
+  const [settings, setSettings] = useState(false);
+  if (view.phase === 'idle') return null;
+  const channel = chat.value.channels.find((c) => c.id === view.channelId);
+  const label = phaseLabel(view.phase, channel?.name ?? '', view.disconnection);
+  const colour = view.phase === 'connected' ? 'green' : view.phase === 'disconnected' ? 'red' : 'yellow';
+  return (
+    <section class="voice-bar" aria-label="Voice connection" data-phase={view.phase}>
+      <div class="voice-status" role="status">
+        <span class={`dot ${colour}`} aria-hidden="true" />
+        <span class="voice-label">{label}</span>
+      </div>
+      {view.phase !== 'disconnected' && (view.path || view.rttMs !== null) && (
+        <small class="voice-path">
+          {view.path === 'relay' ? 'via relay' : view.path === 'direct' ? 'direct' : ''}
+          {view.rttMs !== null && ` · ${view.rttMs} ms`}
+        </small>
+      )}
+      {view.degraded && <small class="voice-warning">TURN relay unavailable: calls behind strict networks may fail.</small>}
+      <div class="voice-actions">
+        {view.disconnection?.canMoveHere && (
+          <button type="button" class="primary small" onClick={() => void voiceEngine.moveHere()}>
+            Move here
+          </button>
+        )}
+        {view.phase === 'disconnected' ? (
+          <button type="button" class="ghost" onClick={() => voiceEngine.dismiss()}>
+            Dismiss
+          </button>
+        ) : (
+          <>
+            <button type="button" class="ghost" aria-pressed={view.muted} aria-label={view.muted ? 'Unmute' : 'Mute'} onClick={() => voiceEngine.setMuted(!view.muted)}>
+              {view.muted ? 'Unmute' : 'Mute'}
+            </button>
+            <button type="button" class="ghost" aria-pressed={view.deafened} aria-label={view.deafened ? 'Undeafen' : 'Deafen'} onClick={() => voiceEngine.setDeafened(!view.deafened)}>
+              {view.deafened ? 'Undeafen' : 'Deafen'}
+            </button>
+            <button type="button" class="ghost" aria-label="Voice settings" aria-expanded={settings} onClick={() => setSettings(!settings)}>
+              Settings
+            </button>
+            <button type="button" class="ghost danger" aria-label="Leave voice" onClick={() => void voiceEngine.leave()}>
+              Leave
+            </button>
+          </>
+        )}
+      </div>
+      {settings && view.phase !== 'disconnected' && <VoiceSettings />}
+    </section>
+  );
+}
+
+function VoiceSettings() {
+  const view = voiceView.value;
+  const prefs = voiceEngine.preferences;
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  const [capturing, setCapturing] = useState(false);
+
+  useEffect(() => {
+    void navigator.mediaDevices?.enumerateDevices().then(setDevices).catch(() => {});
+  }, []);
+
+  const inputs = devices.filter((d) => d.kind === 'audioinput');
+  const outputs = devices.filter((d) => d.kind === 'audiooutput');
+  return (
+    <div class="voice-settings">
+      <label class="field">
+        <span>Input mode</span>
+        <select value={view.mode} onChange={(e) => voiceEngine.setMode((e.target as HTMLSelectElement).value as 'vad' | 'ptt')}>
+          <option value="vad">Voice activity</option>
+          <option value="ptt">Push to talk</option>
+        </select>
+      </label>
+      {view.mode === 'ptt' && (
+        <label class="field">
+          <span>Push-to-talk key</span>
+          <button
+            type="button"
+            class="ghost key"
+            onClick={() => setCapturing(true)}
+            onKeyDown={(e) => {
+              if (!capturing) return;
+              e.preventDefault();
+              voiceEngine.setMode('ptt', e.code);
+              setCapturing(false);
+            }}
+          >
+            {capturing ? 'Press a key…' : view.pttKey}
+          </button>
+        </label>
+      )}
+      <label class="field">
+        <span>Microphone</span>
+        <select value={prefs.inputId ?? ''} onChange={(e) => void voiceEngine.setInput((e.target as HTMLSelectElement).value || null)}>
+          <option value="">Default</option>
+          {inputs.map((d) => (
+            <option key={d.deviceId} value={d.deviceId}>
+              {d.label || 'Microphone'}
+            </option>
+          ))}
+        </select>
+      </label>
+      {outputs.length > 0 && (
+        <label class="field">
+          <span>Speaker</span>
+          <select value={prefs.outputId ?? ''} onChange={(e) => void voiceEngine.setOutput((e.target as HTMLSelectElement).value || null)}>
+            <option value="">Default</option>
+            {outputs.map((d) => (
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label || 'Speaker'}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+    </div>
+  );
+}
