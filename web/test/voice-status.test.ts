@@ -42,7 +42,8 @@ describe('transmitting', () => {
     expect(transmitting('vad', false, true, true)).toBe(false);
     expect(transmitting('ptt', false, false, false)).toBe(false);
     expect(transmitting('ptt', false, false, true)).toBe(true);
-    expect(transmitting('ptt', true, false, true)).toBe(false, 'unmuting cannot open a push-to-talk microphone by itself');
+    // Unmuting cannot open a push-to-talk microphone by itself.
+    expect(transmitting('ptt', true, false, true)).toBe(false);
   });
 });
 

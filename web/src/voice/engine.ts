@@ -55,6 +55,9 @@ export interface VoicePrefs {
 
 const PREFS_KEY = 'cromulent.voice';
 
+/** How long a peer connection may take to connect before its negotiation is started over. */
+const NEGOTIATION_TIMEOUT_MS = 10_000;
+
 export function loadPrefs(): VoicePrefs {
   const defaults: VoicePrefs = { mode: 'vad', pttKey: 'KeyV', inputId: null, outputId: null };
   try {
@@ -81,6 +84,8 @@ class Peer {
   ignoreOffer = false;
   pendingCandidates: RTCIceCandidateInit[] = [];
   disconnectedAt: number | null = null;
+  /** When this connection last started (or restarted) negotiating. */
+  startedAt = Date.now();
   authErrors = 0;
   gatheredCandidates = 0;
   gatheringDone = false;
@@ -109,6 +114,8 @@ export class VoiceEngine {
   private speaking = new SpeakingDetector();
   private pttHeld = false;
   private gatewayUp = true;
+  /** Set once the server confirmed the join; signals before that belong to an older session. */
+  private joined = false;
   private prefs = loadPrefs();
   private view: VoiceView = {
     phase: 'idle',
@@ -186,6 +193,7 @@ export class VoiceEngine {
       this.pendingMoveChannel = channelId;
       return;
     }
+    this.joined = true;
     this.applyIce(reply);
     this.startTick();
     this.applyTransmit();
@@ -208,6 +216,7 @@ export class VoiceEngine {
   /** Leaves voice. */
   async leave(tellServer = true): Promise<void> {
     const wasIn = this.view.channelId !== null;
+    this.joined = false;
     for (const peer of this.peers.values()) this.closePeer(peer);
     this.peers.clear();
     this.peerSessions.clear();
@@ -296,7 +305,7 @@ export class VoiceEngine {
 
   private onStateUpdate(d: Record<string, unknown>): void {
     const userId = d.user_id as Id;
-    if (userId === this.host.me() || !this.view.channelId) return;
+    if (userId === this.host.me() || !this.joined) return;
     const inMyChannel = d.channel_id === this.view.channelId;
     const known = this.peerSessions.get(userId);
     if (!inMyChannel || (known !== undefined && d.session_id !== known)) {
@@ -368,7 +377,7 @@ export class VoiceEngine {
   }
 
   private async onSignal(from: Id, signal: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null }): Promise<void> {
-    if (!this.view.channelId) return;
+    if (!this.joined) return;
     const peer = this.peer(from, false);
     const pc = peer.pc;
     try {
@@ -475,16 +484,21 @@ export class VoiceEngine {
     this.tick = setInterval(() => {
       this.measureSpeaking();
       if (++count % 8 === 0) void this.collectStats();
-      const stale = [...this.peers.values()].some((p) => p.disconnectedAt !== null && Date.now() - p.disconnectedAt > DISCONNECTED_GRACE_MS);
-      if (stale) {
-        for (const peer of this.peers.values()) {
-          if (peer.disconnectedAt !== null && Date.now() - peer.disconnectedAt > DISCONNECTED_GRACE_MS) {
-            peer.disconnectedAt = Date.now();
-            void this.restart(peer);
-          }
+      const now = Date.now();
+      let restarted = false;
+      for (const peer of this.peers.values()) {
+        const lost = peer.disconnectedAt !== null && now - peer.disconnectedAt > DISCONNECTED_GRACE_MS;
+        // A negotiation whose offer or answer was lost (e.g. the gateway dropped mid-way)
+        // never completes on its own; a restart sends a fresh offer.
+        const stuck = ['new', 'connecting'].includes(peer.pc.connectionState) && now - peer.startedAt > NEGOTIATION_TIMEOUT_MS;
+        if ((lost || stuck) && !(peer.authErrors > 0 && peer.gatheringDone && peer.gatheredCandidates === 0)) {
+          if (peer.disconnectedAt !== null) peer.disconnectedAt = now;
+          peer.startedAt = now;
+          restarted = true;
+          void this.restart(peer);
         }
-        this.emit();
       }
+      if (restarted) this.emit();
     }, 250);
   }
 

@@ -113,6 +113,16 @@ impl Chat {
                         refused("already_in_voice", "You are in another voice channel on another connection.")
                     }
                 })?;
+            if let Some(old) = &joined.replaced {
+                if !Arc::ptr_eq(&old.session, session) {
+                    old.session.send_event(&Event::VoiceSessionReplaced(VoiceSessionReplaced { channel_id: Id(old.channel_id) }));
+                }
+                // Leaving the old channel is announced before joining the new one, so clients
+                // that apply updates in order end with the user in the new channel.
+                if old.channel_id != channel_id.0 {
+                    self.announce_left(principal.user_id, old.channel_id).await?;
+                }
+            }
             let current = self.voice.rooms.member(principal.user_id);
             self.hub.publish(
                 &self.audience_of(&channel).await?,
@@ -120,14 +130,6 @@ impl Chat {
             );
             joined
         };
-        if let Some(old) = &joined.replaced {
-            if !Arc::ptr_eq(&old.session, session) {
-                old.session.send_event(&Event::VoiceSessionReplaced(VoiceSessionReplaced { channel_id: Id(old.channel_id) }));
-            }
-            if old.channel_id != channel_id.0 {
-                self.announce_left(principal.user_id, old.channel_id).await?;
-            }
-        }
         Ok(VoiceJoined {
             channel_id,
             session_id: joined.voice_session_id,

@@ -1,0 +1,87 @@
+// Voice join benchmark (not a test): with Debian's coturn on loopback and relay-only ICE, how
+// long from clicking a voice channel until the first audio arrives through the relay, over 10
+// joins; and how long after the relay comes back until the call is connected again.
+// Run: node bench/voice-join.mjs (after `cargo build --release`; set CROMULENT_BIN to use it).
+
+import { randomBytes } from 'node:crypto';
+import { Coturn, launchBrowser, register, Server, watchPeerConnections } from '../e2e/harness.mjs';
+
+const JOINS = 10;
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))];
+}
+
+const coturn = await Coturn.start(randomBytes(16).toString('hex'));
+const server = await Server.start(coturn.serverEnv());
+const browser = await launchBrowser();
+try {
+  const pages = [];
+  for (const name of ['host', 'guest']) {
+    const context = await browser.newContext();
+    await watchPeerConnections(context);
+    const page = await context.newPage();
+    await register(page, server.url, name);
+    pages.push(page);
+  }
+  const [host, guest] = pages;
+  const join = (page) => page.getByRole('button', { name: 'Join voice channel Lounge' });
+  const connected = (page) => page.getByRole('region', { name: 'Voice connection' }).getByRole('status').filter({ hasText: 'Voice connected' });
+  await join(host).click();
+  await connected(host).waitFor();
+
+  /** Polls the guest's peer connections until audio bytes arrive. */
+  const firstAudio = async () => {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const bytes = await guest.evaluate(async () => {
+        let total = 0;
+        for (const pc of window.__peerConnections.filter((p) => p.connectionState !== 'closed')) {
+          (await pc.getStats()).forEach((s) => s.type === 'inbound-rtp' && (total += s.bytesReceived ?? 0));
+        }
+        return total;
+      });
+      if (bytes > 0) return;
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    throw new Error('no audio within 20 s');
+  };
+
+  const joins = [];
+  for (let n = 0; n < JOINS; n++) {
+    const started = performance.now();
+    await join(guest).click();
+    await firstAudio();
+    joins.push(performance.now() - started);
+    await guest.getByRole('button', { name: 'Leave voice' }).click();
+    await host.locator('.participant', { hasText: 'guest' }).waitFor({ state: 'detached' });
+  }
+  joins.sort((a, b) => a - b);
+
+  // Recovery, with a fresh pair so the figure is not coloured by the join loop above.
+  await host.getByRole('button', { name: 'Leave voice' }).click();
+  const pair = [];
+  for (const name of ['left', 'right']) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await register(page, server.url, name);
+    await join(page).click();
+    pair.push(page);
+  }
+  for (const page of pair) await connected(page).waitFor();
+  await coturn.stop();
+  await pair[0].getByRole('region', { name: 'Voice connection' }).getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ timeout: 60_000 });
+  const back = performance.now();
+  await coturn.launch();
+  const answering = performance.now() - back;
+  for (const page of pair) await connected(page).waitFor({ timeout: 60_000 });
+  const recovery = performance.now() - back;
+
+  console.log(`voice join, click → first audio through the relay, ${JOINS} joins:`);
+  console.log(`  median ${percentile(joins, 0.5).toFixed(0)} ms, p95 ${percentile(joins, 0.95).toFixed(0)} ms, min ${joins[0].toFixed(0)} ms, max ${joins.at(-1).toFixed(0)} ms`);
+  console.log(`relay restart: relay started → both voice bars connected: ${recovery.toFixed(0)} ms (the relay itself took ${answering.toFixed(0)} ms to answer STUN)`);
+} finally {
+  await browser.close();
+  await server.stop();
+  await coturn.stop();
+}
