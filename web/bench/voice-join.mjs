@@ -63,11 +63,13 @@ try {
   const pair = [];
   for (const name of ['left', 'right']) {
     const context = await browser.newContext();
+    await watchPeerConnections(context);
     const page = await context.newPage();
     await register(page, server.url, name);
     await join(page).click();
     pair.push(page);
   }
+  for (const page of pair) await page.waitForFunction(() => window.__peerConnections.some((p) => p.connectionState === 'connected'));
   for (const page of pair) await connected(page).waitFor();
   await coturn.stop();
   await pair[0].getByRole('region', { name: 'Voice connection' }).getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ timeout: 60_000 });

@@ -167,6 +167,9 @@ test('when the relay restarts mid-call the bar goes Reconnecting and then connec
 
       await coturn.stop();
       await waitForBar(amy, 'Reconnecting…', 30_000);
+      await amy.waitForTimeout(5_000);
+      await waitForBar(amy, 'Reconnecting…', 100);
+      await bar(amy).locator('.dot.yellow').waitFor({ timeout: 100 });
       await coturn.launch();
       await waitForBar(amy, 'Voice connected — Lounge', 30_000);
       await waitForBar(bob, 'Voice connected — Lounge', 30_000);

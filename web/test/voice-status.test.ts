@@ -14,10 +14,15 @@ describe('voicePhase', () => {
     expect(voicePhase(true, true, [peer('new')], null)).toBe('connecting');
   });
 
-  it('treats a short disconnect as connecting and a long one or a failure as reconnecting', () => {
-    expect(voicePhase(true, true, [peer('disconnected', { disconnectedForMs: 1000 })], null)).toBe('connecting');
-    expect(voicePhase(true, true, [peer('disconnected', { disconnectedForMs: 3500 })], null)).toBe('reconnecting');
+  it('says reconnecting as soon as a peer disconnects or fails', () => {
+    expect(voicePhase(true, true, [peer('connected'), peer('disconnected')], null)).toBe('reconnecting');
     expect(voicePhase(true, true, [peer('connected'), peer('failed')], null)).toBe('reconnecting');
+  });
+
+  it('stays reconnecting through an ICE restart until the peer connects again', () => {
+    expect(voicePhase(true, true, [peer('connecting', { restarting: true })], null)).toBe('reconnecting');
+    expect(voicePhase(true, true, [peer('disconnected', { restarting: true })], null)).toBe('reconnecting');
+    expect(voicePhase(true, true, [peer('connected', { restarting: true })], null)).toBe('connected');
   });
 
   it('is reconnecting while the gateway is down, and disconnected with a reason or a refused relay', () => {

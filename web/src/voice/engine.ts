@@ -57,6 +57,8 @@ const PREFS_KEY = 'cromulent.voice';
 
 /** How long a peer connection may take to connect before its negotiation is started over. */
 const NEGOTIATION_TIMEOUT_MS = 10_000;
+/** Least time between two ICE restarts of one peer, so each has time to gather and check. */
+const RESTART_EVERY_MS = 1_500;
 
 export function loadPrefs(): VoicePrefs {
   const defaults: VoicePrefs = { mode: 'vad', pttKey: 'KeyV', inputId: null, outputId: null };
@@ -86,6 +88,8 @@ class Peer {
   disconnectedAt: number | null = null;
   /** When this connection last started (or restarted) negotiating. */
   startedAt = Date.now();
+  /** A lost connection is being restarted; the bar says so until it connects again. */
+  restarting = false;
   authErrors = 0;
   gatheredCandidates = 0;
   gatheringDone = false;
@@ -145,11 +149,10 @@ export class VoiceEngine {
 
   private emit(patch: Partial<VoiceView> = {}): void {
     const peers = [...this.peers.values()];
-    const now = Date.now();
     const views: PeerView[] = peers.map((p) => ({
       connectionState: p.pc.connectionState,
-      disconnectedForMs: p.disconnectedAt === null ? undefined : now - p.disconnectedAt,
       relayRefused: p.authErrors > 0 && p.gatheringDone && p.gatheredCandidates === 0,
+      restarting: p.restarting,
     }));
     const next = { ...this.view, ...patch };
     const refused = views.some((v) => v.relayRefused);
@@ -352,8 +355,10 @@ export class VoiceEngine {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'disconnected') peer.disconnectedAt ??= Date.now();
       else peer.disconnectedAt = null;
-      if (pc.connectionState === 'connected') peer.authErrors = 0;
-      if (pc.connectionState === 'failed') void this.restart(peer);
+      if (pc.connectionState === 'connected') {
+        peer.authErrors = 0;
+        peer.restarting = false;
+      }
       this.emit();
     };
     pc.ontrack = ({ streams, track }) => {
@@ -487,15 +492,23 @@ export class VoiceEngine {
       const now = Date.now();
       let restarted = false;
       for (const peer of this.peers.values()) {
-        const lost = peer.disconnectedAt !== null && now - peer.disconnectedAt > DISCONNECTED_GRACE_MS;
+        const state = peer.pc.connectionState;
+        const lost = state === 'failed' || (peer.disconnectedAt !== null && now - peer.disconnectedAt > DISCONNECTED_GRACE_MS);
         // A negotiation whose offer or answer was lost (e.g. the gateway dropped mid-way)
         // never completes on its own; a restart sends a fresh offer.
-        const stuck = ['new', 'connecting'].includes(peer.pc.connectionState) && now - peer.startedAt > NEGOTIATION_TIMEOUT_MS;
-        if ((lost || stuck) && !(peer.authErrors > 0 && peer.gatheringDone && peer.gatheredCandidates === 0)) {
-          if (peer.disconnectedAt !== null) peer.disconnectedAt = now;
+        const stuck = (state === 'new' || state === 'connecting') && now - peer.startedAt > NEGOTIATION_TIMEOUT_MS;
+        const refused = peer.authErrors > 0 && peer.gatheringDone && peer.gatheredCandidates === 0;
+        // The impolite side restarts, so both ends do not offer at once; the polite side steps
+        // in only if that does not happen.
+        const myTurn = !peer.polite || now - peer.startedAt > 4 * RESTART_EVERY_MS;
+        if ((lost || stuck) && !refused && myTurn && now - peer.startedAt > RESTART_EVERY_MS) {
           peer.startedAt = now;
+          peer.restarting ||= lost;
           restarted = true;
           void this.restart(peer);
+        } else if (lost && !peer.restarting) {
+          peer.restarting = true;
+          restarted = true;
         }
       }
       if (restarted) this.emit();

@@ -8,10 +8,10 @@ export type VoicePhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 
 /** The state of one peer connection, as far as the bar cares. */
 export interface PeerView {
   connectionState: RTCPeerConnectionState;
-  /** Milliseconds since the connection went `disconnected`, if it is. */
-  disconnectedForMs?: number;
   /** The TURN server refused our credentials and no candidate could be gathered. */
   relayRefused?: boolean;
+  /** The connection was lost and an ICE restart is under way. */
+  restarting?: boolean;
 }
 
 /** Why voice is disconnected, for the bar. */
@@ -21,7 +21,7 @@ export interface Disconnection {
   canMoveHere?: boolean;
 }
 
-/** How long a peer may stay `disconnected` before it counts as reconnecting and gets an ICE restart. */
+/** How long a peer may stay `disconnected` (it often recovers by itself) before an ICE restart. */
 export const DISCONNECTED_GRACE_MS = 3_000;
 
 /** Combines peer connections into one phase. Alone in a channel counts as connected. */
@@ -30,13 +30,9 @@ export function voicePhase(joined: boolean, gatewayUp: boolean, peers: PeerView[
   if (!joined) return 'idle';
   if (!gatewayUp) return 'reconnecting';
   if (peers.some((p) => p.relayRefused)) return 'disconnected';
-  if (peers.some((p) => p.connectionState === 'failed' || (p.connectionState === 'disconnected' && (p.disconnectedForMs ?? 0) > DISCONNECTED_GRACE_MS))) {
-    return 'reconnecting';
-  }
-  if (peers.every((p) => p.connectionState === 'connected' || (p.connectionState === 'disconnected' && (p.disconnectedForMs ?? 0) <= DISCONNECTED_GRACE_MS))) {
-    return peers.every((p) => p.connectionState === 'connected') ? 'connected' : 'connecting';
-  }
-  return 'connecting';
+  const lost = (p: PeerView) => p.connectionState === 'failed' || p.connectionState === 'disconnected';
+  if (peers.some((p) => lost(p) || (p.restarting && p.connectionState !== 'connected'))) return 'reconnecting';
+  return peers.every((p) => p.connectionState === 'connected') ? 'connected' : 'connecting';
 }
 
 /** The one place deciding whether the microphone sends: never when muted or deafened. */
