@@ -96,30 +96,25 @@ function VoiceSettings() {
           </button>
         </label>
       )}
-      <label class="field">
-        <span>Microphone</span>
-        <select value={prefs.inputId ?? ''} onChange={(e) => void voiceEngine.setInput((e.target as HTMLSelectElement).value || null)}>
-          <option value="">Default</option>
-          {inputs.map((d) => (
-            <option key={d.deviceId} value={d.deviceId}>
-              {d.label || 'Microphone'}
-            </option>
-          ))}
-        </select>
-      </label>
-      {outputs.length > 0 && (
-        <label class="field">
-          <span>Speaker</span>
-          <select value={prefs.outputId ?? ''} onChange={(e) => void voiceEngine.setOutput((e.target as HTMLSelectElement).value || null)}>
-            <option value="">Default</option>
-            {outputs.map((d) => (
-              <option key={d.deviceId} value={d.deviceId}>
-                {d.label || 'Speaker'}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <DeviceSelect label="Microphone" devices={inputs} value={prefs.inputId} choose={(id) => voiceEngine.setInput(id)} />
+      {outputs.length > 0 && <DeviceSelect label="Speaker" devices={outputs} value={prefs.outputId} choose={(id) => voiceEngine.setOutput(id)} />}
     </div>
+  );
+}
+
+/** A device picker whose first choice is the system default. */
+function DeviceSelect(props: { label: string; devices: MediaDeviceInfo[]; value: string | null; choose(id: string | null): Promise<void> }) {
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      <select value={props.value ?? ''} onChange={(e) => void props.choose((e.target as HTMLSelectElement).value || null)}>
+        <option value="">Default</option>
+        {props.devices.map((d) => (
+          <option key={d.deviceId} value={d.deviceId}>
+            {d.label || props.label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

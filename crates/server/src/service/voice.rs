@@ -253,12 +253,11 @@ impl Chat {
             Some(c) if c.private() => self.store.list_channel_member_ids(channel_id).await?,
             _ => Vec::new(),
         };
-        for (user_id, member) in self.voice.rooms.clear_channel_where(channel_id, |user_id, admin| match &channel {
+        for (user_id, _evicted) in self.voice.rooms.clear_channel_where(channel_id, |user_id, admin| match &channel {
             None => true,
             Some(c) => !can_see_channel(c.private(), admin, members.contains(&user_id)),
         }) {
             self.hub.publish(audience_before, &Event::VoiceStateUpdate(state_update(user_id, None)));
-            drop(member);
         }
         Ok(())
     }
