@@ -249,7 +249,8 @@ export async function watchPeerConnections(context) {
 export function peerStats(page) {
   return page.evaluate(async () => {
     const result = [];
-    for (const pc of window.__peerConnections.filter((p) => p.connectionState !== 'closed')) {
+    for (const [index, pc] of window.__peerConnections.entries()) {
+      if (pc.connectionState === 'closed') continue;
       const stats = await pc.getStats();
       const byId = new Map();
       stats.forEach((s) => byId.set(s.id, s));
@@ -266,6 +267,7 @@ export function peerStats(page) {
         }
       });
       result.push({
+        index,
         state: pc.connectionState,
         local: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
         remote: pair ? byId.get(pair.remoteCandidateId)?.candidateType : null,
