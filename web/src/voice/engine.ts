@@ -115,6 +115,7 @@ export class VoiceEngine {
   private tick: ReturnType<typeof setInterval> | null = null;
   private audioContext: AudioContext | null = null;
   private analyser: AnalyserNode | null = null;
+  private source: MediaStreamAudioSourceNode | null = null;
   private speaking = new SpeakingDetector();
   private pttHeld = false;
   private gatewayUp = true;
@@ -172,6 +173,10 @@ export class VoiceEngine {
 
   /** Joins a voice channel (leaving any other), optionally taking over from another tab. */
   async join(channelId: Id, takeover = false): Promise<void> {
+    // Created during the click: an AudioContext made later, outside the user's gesture, starts
+    // suspended under the autoplay policy and would read silence for the speaking indicator.
+    this.audioContext ??= new AudioContext();
+    void this.audioContext.resume().catch(() => {});
     if (this.view.channelId) await this.leave(false);
     this.emit({ channelId: channelId, disconnection: null, phase: 'connecting' });
     try {
@@ -519,11 +524,11 @@ export class VoiceEngine {
     if (!this.stream) return;
     if (!this.analyser) {
       try {
-        this.audioContext = new AudioContext();
-        const source = this.audioContext.createMediaStreamSource(this.stream);
+        this.audioContext ??= new AudioContext();
+        this.source = this.audioContext.createMediaStreamSource(this.stream);
         this.analyser = this.audioContext.createAnalyser();
         this.analyser.fftSize = 512;
-        source.connect(this.analyser);
+        this.source.connect(this.analyser);
       } catch {
         return;
       }
@@ -586,8 +591,8 @@ export class VoiceEngine {
   private stopMedia(): void {
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = null;
-    void this.audioContext?.close().catch(() => {});
-    this.audioContext = null;
+    this.source?.disconnect();
+    this.source = null;
     this.analyser = null;
   }
 }
