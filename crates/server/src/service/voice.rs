@@ -235,13 +235,8 @@ impl Chat {
             .rooms
             .all()
             .into_iter()
-            .filter(|(_, channel, _)| visible.iter().any(|c| c.id.0 == *channel))
-            .map(|(user, channel, flags)| VoiceStateUpdate {
-                user_id: Id(user),
-                channel_id: Some(Id(channel)),
-                session_id: self.voice.rooms.member(user).map(|m| m.voice_session_id),
-                flags,
-            })
+            .filter(|(_, member)| visible.iter().any(|c| c.id.0 == member.channel_id))
+            .map(|(user, member)| state_update(user, Some(&member)))
             .collect()
     }
 

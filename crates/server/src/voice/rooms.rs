@@ -142,9 +142,9 @@ impl VoiceRooms {
         Some(member.channel_id)
     }
 
-    /// Every voice session, for `ready`.
-    pub fn all(&self) -> Vec<(i64, i64, VoiceFlags)> {
+    /// Every voice session as (user id, member), for `ready`.
+    pub fn all(&self) -> Vec<(i64, Member)> {
         let rooms = self.rooms.lock().expect("voice lock");
-        rooms.by_user.iter().map(|(user, m)| (*user, m.channel_id, m.flags)).collect()
+        rooms.by_user.iter().map(|(user, m)| (*user, m.clone())).collect()
     }
 }

@@ -64,11 +64,11 @@ async fn start_coturn(secret: &str) -> Coturn {
         .spawn()
         .unwrap();
     let coturn = Coturn { _server: server, _peer: peer, port, peer_port, _dir: dir };
-    for _ in 0..30 {
+    for _ in 0..60 {
         // turnutils_stunclient waits forever for an answer that a not-yet-listening server
         // never sends, so each probe gets a deadline.
         let probe = Command::new("turnutils_stunclient").args(["-p", &port.to_string(), "127.0.0.1"]).kill_on_drop(true).output();
-        if let Ok(Ok(stun)) = tokio::time::timeout(Duration::from_millis(500), probe).await
+        if let Ok(Ok(stun)) = tokio::time::timeout(Duration::from_secs(1), probe).await
             && String::from_utf8_lossy(&stun.stdout).contains("reflexive addr")
         {
             return coturn;
