@@ -1,0 +1,14 @@
+//! Cromulent's STUN/TURN relay (RFC 8489 / RFC 8656 over UDP, TCP and TLS) with coturn's REST
+//! credentials, stateless nonces, a default-deny peer policy and quotas: a sans-IO core
+//! ([`relay::Relay`]) and a thin tokio shell ([`shell::RelayServer`]).
+
+pub mod counters;
+pub mod credential;
+pub mod nonce;
+pub mod peer_policy;
+pub mod relay;
+pub mod shell;
+pub mod source_budget;
+
+pub use counters::{Counters, Snapshot};
+pub use relay::{Relay, RelayConfig};

@@ -1,0 +1,939 @@
+//! The relay's state machine, free of IO: datagrams and stream frames go in with the time, and
+//! replies, forwards and "bind a relay port" requests come out. Allocations, permissions,
+//! channels, quotas and the per-allocation bandwidth budget all live here.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use stun_types::attribute::{
+    ErrorCode, MessageIntegrity, MessageIntegritySha256, Nonce, Realm, UnknownAttributes, Username, XorMappedAddress,
+};
+use stun_types::message::{
+    BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
+    TransactionId,
+};
+use stun_types::prelude::*;
+use turn_types::attribute::{
+    ChannelNumber, Data, DontFragment, EvenPort, Lifetime, RequestedAddressFamily, RequestedTransport, XorPeerAddress,
+    XorRelayedAddress,
+};
+use turn_types::channel::ChannelData;
+use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
+
+use crate::counters::Counters;
+use crate::credential::{parse_username, password_for};
+use crate::nonce::{NonceError, Nonces};
+use crate::peer_policy::PeerPolicy;
+use crate::source_budget::SourceBudget;
+
+/// Bytes a caller leaves free in front of a peer's payload, so a ChannelData header can be
+/// written in place and the packet forwarded without a copy.
+pub const PEER_HEADROOM: usize = 4;
+
+/// Lifetime of a permission (RFC 8656 §9).
+const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
+/// Lifetime of a channel binding (RFC 8656 §12).
+const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
+/// How many peers one allocation may talk to; caps fan-out amplification.
+const MAX_PERMISSIONS: usize = 64;
+
+/// Which client-facing transport a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP datagrams.
+    Udp,
+    /// A TCP stream.
+    Tcp,
+    /// A TLS stream (`turns:`).
+    Tls,
+}
+
+/// The client side of an allocation: who, to which listener, over what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FiveTuple {
+    /// How the client reaches us.
+    pub transport: Transport,
+    /// The client's address as we see it.
+    pub client: SocketAddr,
+    /// Our listener's address.
+    pub server: SocketAddr,
+}
+
+/// Both clocks the relay needs: monotonic for lifetimes, wall-clock for credential expiry.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    /// For lifetimes and budgets.
+    pub instant: Instant,
+    /// Unix seconds, for REST usernames and nonces.
+    pub unix: u64,
+}
+
+impl Now {
+    /// The system's clocks.
+    pub fn system() -> Now {
+        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Now { instant: Instant::now(), unix }
+    }
+}
+
+/// Identifies an allocation across the core and the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AllocationId(pub u64);
+
+/// Settings of the core (the shell turns configuration into this).
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// The realm clients echo in their long-term credentials.
+    pub realm: String,
+    /// Secrets REST passwords are checked against; more than one during a rotation.
+    pub secrets: Vec<Vec<u8>>,
+    /// Refuse refreshes, permissions and channels once the credential has expired.
+    pub strict_expiry: bool,
+    /// Allocations one user may hold at once (486 beyond).
+    pub user_quota: usize,
+    /// Allocations the relay holds at once (508 beyond).
+    pub total_quota: usize,
+    /// Bytes per second one allocation may relay in each direction; `None` for no cap.
+    pub allocation_bandwidth: Option<u64>,
+    /// Lifetime given when the client asks for less or nothing.
+    pub default_lifetime: Duration,
+    /// Longest lifetime granted.
+    pub max_lifetime: Duration,
+    /// How long a nonce stays fresh.
+    pub nonce_lifetime: Duration,
+    /// Which peers the relay may reach.
+    pub peer_policy: PeerPolicy,
+    /// The address advertised for relayed addresses when the server sits behind NAT.
+    pub public_ip: Option<IpAddr>,
+    /// Ports relay sockets may use.
+    pub relay_ports: RangeInclusive<u16>,
+    /// Unauthenticated requests answered per second per source address.
+    pub unauthenticated_per_second: u32,
+}
+
+impl RelayConfig {
+    /// Production defaults for `secret` (quota 10, 2 Mbit/s per allocation, 600 s lifetime).
+    pub fn with_secret(secret: Vec<u8>) -> RelayConfig {
+        RelayConfig {
+            realm: "cromulent".to_owned(),
+            secrets: vec![secret],
+            strict_expiry: false,
+            user_quota: 10,
+            total_quota: 10_000,
+            allocation_bandwidth: Some(250_000),
+            default_lifetime: Duration::from_secs(600),
+            max_lifetime: Duration::from_secs(3600),
+            nonce_lifetime: Duration::from_secs(600),
+            peer_policy: PeerPolicy::default(),
+            public_ip: None,
+            relay_ports: 49152..=65535,
+            unauthenticated_per_second: 50,
+        }
+    }
+}
+
+/// What to do with an incoming client packet.
+#[derive(Debug)]
+pub enum ClientAction<'a, H> {
+    /// Nothing goes back (indications, junk, rate-limited sources).
+    Ignore,
+    /// Send these bytes back to the client.
+    Reply(Vec<u8>),
+    /// Send `payload` from the allocation's relay socket to `peer`.
+    Forward {
+        /// The allocation's relay socket.
+        relay: H,
+        /// Where the payload goes.
+        peer: SocketAddr,
+        /// The application data, borrowed from the input.
+        payload: &'a [u8],
+    },
+    /// Authenticated Allocate: bind a relay port, then call [`Relay::finish_allocation`].
+    Bind(Box<PendingAllocation>),
+}
+
+/// An authenticated Allocate waiting for its relay socket.
+#[derive(Debug)]
+pub struct PendingAllocation {
+    id: AllocationId,
+    client: FiveTuple,
+    transaction: TransactionId,
+    user: String,
+    credentials: LongTermKeyCredentials,
+    credential_expiry: i64,
+    algorithm: IntegrityAlgorithm,
+    lifetime: Duration,
+    /// Whether the client asked for an even port (EVEN-PORT).
+    pub even_port: bool,
+}
+
+impl PendingAllocation {
+    /// The id the allocation will have.
+    pub fn id(&self) -> AllocationId {
+        self.id
+    }
+
+    /// The local address the relay socket should bind on (the listener's IP).
+    pub fn relay_ip(&self) -> IpAddr {
+        self.client.server.ip()
+    }
+}
+
+/// A packet for a client.
+#[derive(Debug)]
+pub struct ToClient<'b> {
+    /// Who gets it.
+    pub client: FiveTuple,
+    /// ChannelData written in place, or a Data indication.
+    pub data: Cow<'b, [u8]>,
+}
+
+struct Channel {
+    peer: SocketAddr,
+    expires: Instant,
+}
+
+struct Allocation<H> {
+    client: FiveTuple,
+    handle: H,
+    relayed: SocketAddr,
+    user: String,
+    credentials: LongTermKeyCredentials,
+    credential_expiry: i64,
+    transaction: TransactionId,
+    lifetime: Duration,
+    expires: Instant,
+    permissions: HashMap<IpAddr, Instant>,
+    channels: HashMap<u16, Channel>,
+    channel_of_peer: HashMap<SocketAddr, u16>,
+    budget: Option<ByteBudget>,
+}
+
+/// A token bucket in bytes with one second of burst.
+struct ByteBudget {
+    rate: u64,
+    tokens: u64,
+    refilled: Instant,
+}
+
+impl ByteBudget {
+    fn new(rate: u64, now: Instant) -> ByteBudget {
+        ByteBudget { rate, tokens: rate, refilled: now }
+    }
+
+    fn take(&mut self, bytes: usize, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled);
+        if elapsed >= Duration::from_millis(10) {
+            let added = (self.rate as u128 * elapsed.as_micros() / 1_000_000) as u64;
+            self.tokens = (self.tokens + added).min(self.rate);
+            self.refilled = now;
+        }
+        match self.tokens.checked_sub(bytes as u64) {
+            Some(left) => {
+                self.tokens = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The relay state machine. `H` is the shell's handle to an allocation's relay socket.
+pub struct Relay<H> {
+    config: RelayConfig,
+    nonces: Nonces,
+    allocations: HashMap<AllocationId, Allocation<H>>,
+    by_client: HashMap<FiveTuple, AllocationId>,
+    by_relayed: HashMap<SocketAddr, AllocationId>,
+    relayed_by_port: HashMap<u16, SocketAddr>,
+    per_user: HashMap<String, usize>,
+    next_id: u64,
+    counters: Arc<Counters>,
+    unauthenticated: SourceBudget,
+}
+
+/// Outcome of checking a request's credentials.
+enum Authenticated {
+    /// A new client: the credential is fresh and valid.
+    New { user: String, credentials: LongTermKeyCredentials, expiry: i64, algorithm: IntegrityAlgorithm },
+    /// The allocation's own credentials verified the request.
+    Existing { id: AllocationId, algorithm: IntegrityAlgorithm },
+}
+
+/// Attributes a TURN request may carry that we understand.
+const UNDERSTOOD: &[u16] = &[
+    0x0006, // USERNAME
+    0x0008, // MESSAGE-INTEGRITY
+    0x001C, // MESSAGE-INTEGRITY-SHA256
+    0x0014, // REALM
+    0x0015, // NONCE
+    0x001D, // PASSWORD-ALGORITHM
+    0x000C, // CHANNEL-NUMBER
+    0x000D, // LIFETIME
+    0x0012, // XOR-PEER-ADDRESS
+    0x0013, // DATA
+    0x0017, // REQUESTED-ADDRESS-FAMILY
+    0x0018, // EVEN-PORT
+    0x0019, // REQUESTED-TRANSPORT
+    0x001A, // DONT-FRAGMENT
+];
+
+impl<H: Clone> Relay<H> {
+    /// An empty relay reporting into `counters`.
+    pub fn new(config: RelayConfig, counters: Arc<Counters>) -> Relay<H> {
+        let nonces = Nonces::new(config.nonce_lifetime.as_secs());
+        let unauthenticated = SourceBudget::new(config.unauthenticated_per_second);
+        Relay {
+            config,
+            nonces,
+            allocations: HashMap::new(),
+            by_client: HashMap::new(),
+            by_relayed: HashMap::new(),
+            relayed_by_port: HashMap::new(),
+            per_user: HashMap::new(),
+            next_id: 1,
+            counters,
+            unauthenticated,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    /// How many allocations exist.
+    pub fn allocation_count(&self) -> usize {
+        self.allocations.len()
+    }
+
+    /// Handles one datagram or stream frame from a client.
+    pub fn handle_client<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
+        match data.first() {
+            Some(byte) if byte & 0xC0 == 0x40 => self.handle_channel_data(from, data, now),
+            Some(byte) if byte & 0xC0 == 0 => self.handle_stun(from, data, now),
+            _ => {
+                self.counters.add_dropped();
+                ClientAction::Ignore
+            }
+        }
+    }
+
+    fn handle_channel_data<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
+        let Ok(frame) = ChannelData::parse(data) else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
+        let Some(allocation) = self.by_client.get(&from).and_then(|id| self.allocations.get_mut(id)) else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
+        let Some(channel) = allocation.channels.get(&frame.id()).filter(|c| c.expires > now.instant) else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
+        let peer = channel.peer;
+        let payload = &data[4..4 + frame.data().len()];
+        let destination = inward(&self.config, &self.relayed_by_port, peer);
+        forward_to_peer(allocation, &self.counters, peer, destination, payload, now)
+    }
+
+    fn handle_stun<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
+        let message = match Message::from_bytes(data) {
+            Ok(message) => message,
+            Err(_) => return self.answer_malformed(from, data, now),
+        };
+        match message.class() {
+            MessageClass::Request => {}
+            MessageClass::Indication if message.method() == SEND => return self.handle_send(from, &message, data, now),
+            _ => {
+                self.counters.add_dropped();
+                return ClientAction::Ignore;
+            }
+        }
+        if message.method() == BINDING {
+            if !self.unauthenticated.take(from.client.ip(), now.instant) {
+                return ClientAction::Ignore;
+            }
+            self.counters.add_binding();
+            let mut out = Message::builder_success(&message, MessageWriteVec::new());
+            let _ = out.add_attribute(&XorMappedAddress::new(from.client, message.transaction_id()));
+            return ClientAction::Reply(finish(out));
+        }
+        let method = message.method();
+        if ![ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) {
+            return self.reply_error(from, &message, ErrorCode::BAD_REQUEST, now);
+        }
+        let auth = match self.authenticate(from, &message, now) {
+            Ok(auth) => auth,
+            Err(reply) => return reply,
+        };
+        let unknown: Vec<_> = message
+            .iter_attributes()
+            .map(|(_, raw)| raw.get_type())
+            .filter(|t| t.comprehension_required() && !UNDERSTOOD.contains(&u16::from(*t)))
+            .collect();
+        let algorithm = match &auth {
+            Authenticated::New { algorithm, .. } | Authenticated::Existing { algorithm, .. } => *algorithm,
+        };
+        if !unknown.is_empty() {
+            let credentials = self.credentials_of(&auth);
+            let mut out = Message::builder_error(&message, MessageWriteVec::new());
+            let _ = out.add_attribute(&error_code(ErrorCode::UNKNOWN_ATTRIBUTE));
+            let _ = out.add_attribute(&UnknownAttributes::new(&unknown));
+            return ClientAction::Reply(sign(out, &credentials, algorithm));
+        }
+        let outcome = match method {
+            ALLOCATE => self.allocate(from, &message, auth, now),
+            REFRESH => self.refresh(&message, auth, now),
+            CREATE_PERMISSION => self.create_permission(&message, auth, now),
+            _ => self.channel_bind(&message, auth, now),
+        };
+        match outcome {
+            Ok(action) => action,
+            Err(Refused { code, credentials }) => {
+                self.counters.add_refusal(code);
+                let mut out = Message::builder_error(&message, MessageWriteVec::new());
+                let _ = out.add_attribute(&error_code(code));
+                ClientAction::Reply(sign(out, &credentials, algorithm))
+            }
+        }
+    }
+
+    fn credentials_of(&self, auth: &Authenticated) -> LongTermKeyCredentials {
+        match auth {
+            Authenticated::New { credentials, .. } => credentials.clone(),
+            Authenticated::Existing { id, .. } => self.allocations[id].credentials.clone(),
+        }
+    }
+
+    /// Malformed STUN: a 400 when the header says it is a request, silence otherwise.
+    fn answer_malformed<'a>(&mut self, from: FiveTuple, data: &[u8], now: Now) -> ClientAction<'a, H> {
+        self.counters.add_dropped();
+        let Some(header) = data.get(..20) else { return ClientAction::Ignore };
+        let is_request = header[0] & 0x01 == 0 && header[1] & 0x10 == 0;
+        if !is_request
+            || header[4..8] != 0x2112_A442u32.to_be_bytes()
+            || !self.unauthenticated.take(from.client.ip(), now.instant)
+        {
+            return ClientAction::Ignore;
+        }
+        let mut reply = Vec::with_capacity(32);
+        reply.extend_from_slice(&[header[0] | 0x01, header[1] | 0x10, 0, 0]);
+        reply.extend_from_slice(&header[4..20]);
+        let mut out = MessageWriteVec::new();
+        out.push_data(&reply);
+        let _ = out.add_attribute(&error_code(ErrorCode::BAD_REQUEST));
+        ClientAction::Reply(finish(out))
+    }
+
+    fn reply_error<'a>(&mut self, from: FiveTuple, message: &Message, code: u16, now: Now) -> ClientAction<'a, H> {
+        if !self.unauthenticated.take(from.client.ip(), now.instant) {
+            return ClientAction::Ignore;
+        }
+        self.counters.add_refusal(code);
+        let mut out = Message::builder_error(message, MessageWriteVec::new());
+        let _ = out.add_attribute(&error_code(code));
+        ClientAction::Reply(finish(out))
+    }
+
+    /// 401 or 438 with our realm and a fresh nonce.
+    fn challenge<'a>(&mut self, from: FiveTuple, message: &Message, code: u16, now: Now) -> ClientAction<'a, H> {
+        if !self.unauthenticated.take(from.client.ip(), now.instant) {
+            return ClientAction::Ignore;
+        }
+        if code == ErrorCode::UNAUTHORIZED && message.has_attribute(MessageIntegrity::TYPE) {
+            self.counters.add_auth_failure();
+        }
+        self.counters.add_refusal(code);
+        let mut out = Message::builder_error(message, MessageWriteVec::new());
+        let _ = out.add_attribute(&error_code(code));
+        if let Ok(realm) = Realm::new(&self.config.realm) {
+            let _ = out.add_attribute(&realm);
+        }
+        if let Ok(nonce) = Nonce::new(&self.nonces.issue(from.client, now.unix)) {
+            let _ = out.add_attribute(&nonce);
+        }
+        ClientAction::Reply(finish(out))
+    }
+
+    fn authenticate<'a>(&mut self, from: FiveTuple, message: &Message, now: Now) -> Result<Authenticated, ClientAction<'a, H>> {
+        let has_integrity = message.has_attribute(MessageIntegrity::TYPE) || message.has_attribute(MessageIntegritySha256::TYPE);
+        if !has_integrity {
+            return Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now));
+        }
+        let (Ok(username), Ok(realm), Ok(nonce)) =
+            (message.attribute::<Username>(), message.attribute::<Realm>(), message.attribute::<Nonce>())
+        else {
+            return Err(self.reply_error(from, message, ErrorCode::BAD_REQUEST, now));
+        };
+        match self.nonces.check(nonce.nonce(), from.client, now.unix) {
+            Ok(()) => {}
+            Err(NonceError::Stale | NonceError::Invalid) => {
+                return Err(self.challenge(from, message, ErrorCode::STALE_NONCE, now));
+            }
+        }
+        if realm.realm() != self.config.realm {
+            return Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now));
+        }
+        if let Some(&id) = self.by_client.get(&from) {
+            let allocation = &self.allocations[&id];
+            if allocation.credentials.username() != username.username() {
+                self.counters.add_refusal(ErrorCode::WRONG_CREDENTIALS);
+                let mut out = Message::builder_error(message, MessageWriteVec::new());
+                let _ = out.add_attribute(&error_code(ErrorCode::WRONG_CREDENTIALS));
+                return Err(ClientAction::Reply(finish(out)));
+            }
+            let credentials = MessageIntegrityCredentials::LongTerm(allocation.credentials.clone());
+            let strict_expired = self.config.strict_expiry && allocation.credential_expiry < now.unix as i64;
+            return match message.validate_integrity(&credentials) {
+                Ok(algorithm) if !strict_expired => Ok(Authenticated::Existing { id, algorithm }),
+                _ => Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now)),
+            };
+        }
+        let Some(rest) = parse_username(username.username()) else {
+            return Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now));
+        };
+        if rest.expiry < now.unix as i64 {
+            return Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now));
+        }
+        for secret in &self.config.secrets {
+            let credentials = LongTermKeyCredentials::new(
+                username.username().to_owned(),
+                password_for(secret, username.username()),
+                self.config.realm.clone(),
+            );
+            if let Ok(algorithm) = message.validate_integrity(&MessageIntegrityCredentials::LongTerm(credentials.clone())) {
+                return Ok(Authenticated::New { user: rest.user.to_owned(), credentials, expiry: rest.expiry, algorithm });
+            }
+        }
+        Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now))
+    }
+
+    fn allocate<'a>(&mut self, from: FiveTuple, message: &Message, auth: Authenticated, now: Now) -> Outcome<'a, H> {
+        let (user, credentials, expiry, algorithm) = match auth {
+            Authenticated::Existing { id, algorithm } => {
+                let allocation = &self.allocations[&id];
+                if allocation.transaction == message.transaction_id() {
+                    let reply = allocate_success(message, allocation, self.advertised(allocation.relayed), now, algorithm);
+                    return Ok(ClientAction::Reply(reply));
+                }
+                return Err(Refused::new(ErrorCode::ALLOCATION_MISMATCH, &allocation.credentials));
+            }
+            Authenticated::New { user, credentials, expiry, algorithm } => (user, credentials, expiry, algorithm),
+        };
+        match message.attribute::<RequestedTransport>() {
+            Ok(transport) if transport.protocol() == RequestedTransport::UDP => {}
+            Ok(_) => return Err(Refused::new(ErrorCode::UNSUPPORTED_TRANSPORT_PROTOCOL, &credentials)),
+            Err(_) => return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials)),
+        }
+        let wants_v6 =
+            matches!(message.attribute::<RequestedAddressFamily>(), Ok(f) if f.family() == stun_types::AddressFamily::IPV6);
+        if wants_v6 != from.server.is_ipv6() {
+            return Err(Refused::new(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, &credentials));
+        }
+        if self.per_user.get(&user).copied().unwrap_or(0) >= self.config.user_quota {
+            return Err(Refused::new(ErrorCode::ALLOCATION_QUOTA_REACHED, &credentials));
+        }
+        if self.allocations.len() >= self.config.total_quota {
+            return Err(Refused::new(ErrorCode::INSUFFICIENT_CAPACITY, &credentials));
+        }
+        let _ = message.attribute::<DontFragment>();
+        let even_port = message.attribute::<EvenPort>().is_ok();
+        let id = AllocationId(self.next_id);
+        self.next_id += 1;
+        Ok(ClientAction::Bind(Box::new(PendingAllocation {
+            id,
+            client: from,
+            transaction: message.transaction_id(),
+            user,
+            credentials,
+            credential_expiry: expiry,
+            algorithm,
+            lifetime: self.granted_lifetime(message),
+            even_port,
+        })))
+    }
+
+    /// Completes an Allocate once the shell has bound (or failed to bind) a relay socket.
+    pub fn finish_allocation(&mut self, pending: Box<PendingAllocation>, bound: Option<(SocketAddr, H)>, now: Now) -> Vec<u8> {
+        let refuse = |code: u16| {
+            let mut out = Message::builder(
+                stun_types::message::MessageType::from_class_method(MessageClass::Error, ALLOCATE),
+                pending.transaction,
+                MessageWriteVec::new(),
+            );
+            let _ = out.add_attribute(&error_code(code));
+            sign(out, &pending.credentials, pending.algorithm)
+        };
+        let over_quota = self.per_user.get(&pending.user).copied().unwrap_or(0) >= self.config.user_quota;
+        let Some((relayed, handle)) = bound else {
+            self.counters.add_refusal(ErrorCode::INSUFFICIENT_CAPACITY);
+            return refuse(ErrorCode::INSUFFICIENT_CAPACITY);
+        };
+        if self.by_client.contains_key(&pending.client) || over_quota {
+            self.counters.add_refusal(ErrorCode::ALLOCATION_MISMATCH);
+            return refuse(if over_quota { ErrorCode::ALLOCATION_QUOTA_REACHED } else { ErrorCode::ALLOCATION_MISMATCH });
+        }
+        let id = pending.id;
+        let allocation = Allocation {
+            client: pending.client,
+            handle,
+            relayed,
+            user: pending.user,
+            credentials: pending.credentials,
+            credential_expiry: pending.credential_expiry,
+            transaction: pending.transaction,
+            lifetime: pending.lifetime,
+            expires: now.instant + pending.lifetime,
+            permissions: HashMap::new(),
+            channels: HashMap::new(),
+            channel_of_peer: HashMap::new(),
+            budget: self.config.allocation_bandwidth.map(|rate| ByteBudget::new(rate, now.instant)),
+        };
+        *self.per_user.entry(allocation.user.clone()).or_insert(0) += 1;
+        self.by_client.insert(allocation.client, id);
+        self.by_relayed.insert(relayed, id);
+        self.relayed_by_port.insert(relayed.port(), relayed);
+        let transaction = allocation.transaction;
+        let advertised = self.advertised(relayed);
+        let reply = {
+            let mut out = Message::builder(
+                stun_types::message::MessageType::from_class_method(MessageClass::Success, ALLOCATE),
+                transaction,
+                MessageWriteVec::new(),
+            );
+            add_allocation_attributes(&mut out, &allocation, advertised, now, transaction);
+            sign(out, &allocation.credentials, pending.algorithm)
+        };
+        self.allocations.insert(id, allocation);
+        self.counters.allocation_created();
+        reply
+    }
+
+    fn granted_lifetime(&self, message: &Message) -> Duration {
+        let requested = message.attribute::<Lifetime>().map(|l| Duration::from_secs(l.seconds().into())).ok();
+        requested.unwrap_or(self.config.default_lifetime).clamp(self.config.default_lifetime, self.config.max_lifetime)
+    }
+
+    fn advertised(&self, relayed: SocketAddr) -> SocketAddr {
+        match self.config.public_ip {
+            Some(ip) if ip.is_ipv4() == relayed.is_ipv4() => SocketAddr::new(ip, relayed.port()),
+            _ => relayed,
+        }
+    }
+
+    fn refresh<'a>(&mut self, message: &Message, auth: Authenticated, now: Now) -> Outcome<'a, H> {
+        let (id, algorithm) = self.existing(auth)?;
+        let requested = message.attribute::<Lifetime>().map(|l| l.seconds()).ok();
+        let lifetime = if requested == Some(0) { Duration::ZERO } else { self.granted_lifetime(message) };
+        let allocation = self.allocations.get_mut(&id).expect("authenticated against it");
+        let credentials = allocation.credentials.clone();
+        if lifetime.is_zero() {
+            self.remove(id);
+        } else {
+            allocation.expires = now.instant + lifetime;
+            allocation.lifetime = lifetime;
+        }
+        let mut out = Message::builder_success(message, MessageWriteVec::new());
+        let _ = out.add_attribute(&Lifetime::new(lifetime.as_secs() as u32));
+        Ok(ClientAction::Reply(sign(out, &credentials, algorithm)))
+    }
+
+    fn create_permission<'a>(&mut self, message: &Message, auth: Authenticated, now: Now) -> Outcome<'a, H> {
+        let (id, algorithm) = self.existing(auth)?;
+        let credentials = self.allocations[&id].credentials.clone();
+        let relayed = self.allocations[&id].relayed;
+        let mut peers = Vec::new();
+        for n in 0.. {
+            match message.nth_attribute::<XorPeerAddress>(n) {
+                Ok(peer) => peers.push(peer.addr(message.transaction_id())),
+                Err(_) => break,
+            }
+        }
+        if peers.is_empty() {
+            return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
+        }
+        for peer in &peers {
+            self.check_peer(relayed, *peer, &credentials)?;
+        }
+        let allocation = self.allocations.get_mut(&id).expect("authenticated against it");
+        let new_peers = peers.iter().filter(|p| !allocation.permissions.contains_key(&p.ip())).count();
+        if allocation.permissions.len() + new_peers > MAX_PERMISSIONS {
+            return Err(Refused::new(ErrorCode::INSUFFICIENT_CAPACITY, &credentials));
+        }
+        for peer in peers {
+            allocation.permissions.insert(peer.ip(), now.instant + PERMISSION_LIFETIME);
+        }
+        let out = Message::builder_success(message, MessageWriteVec::new());
+        Ok(ClientAction::Reply(sign(out, &credentials, algorithm)))
+    }
+
+    fn channel_bind<'a>(&mut self, message: &Message, auth: Authenticated, now: Now) -> Outcome<'a, H> {
+        let (id, algorithm) = self.existing(auth)?;
+        let credentials = self.allocations[&id].credentials.clone();
+        let relayed = self.allocations[&id].relayed;
+        let (Ok(number), Ok(peer)) = (message.attribute::<ChannelNumber>(), message.attribute::<XorPeerAddress>()) else {
+            return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
+        };
+        let number = number.channel();
+        let peer = peer.addr(message.transaction_id());
+        if !(0x4000..=0x4FFF).contains(&number) {
+            return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
+        }
+        self.check_peer(relayed, peer, &credentials)?;
+        let allocation = self.allocations.get_mut(&id).expect("authenticated against it");
+        let clash_number = allocation.channels.get(&number).is_some_and(|c| c.peer != peer);
+        let clash_peer = allocation.channel_of_peer.get(&peer).is_some_and(|&n| n != number);
+        if clash_number || clash_peer {
+            return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
+        }
+        if !allocation.permissions.contains_key(&peer.ip()) && allocation.permissions.len() >= MAX_PERMISSIONS {
+            return Err(Refused::new(ErrorCode::INSUFFICIENT_CAPACITY, &credentials));
+        }
+        allocation.channels.insert(number, Channel { peer, expires: now.instant + CHANNEL_LIFETIME });
+        allocation.channel_of_peer.insert(peer, number);
+        allocation.permissions.insert(peer.ip(), now.instant + PERMISSION_LIFETIME);
+        let out = Message::builder_success(message, MessageWriteVec::new());
+        Ok(ClientAction::Reply(sign(out, &credentials, algorithm)))
+    }
+
+    fn existing(&self, auth: Authenticated) -> Result<(AllocationId, IntegrityAlgorithm), Refused> {
+        match auth {
+            Authenticated::Existing { id, algorithm } => Ok((id, algorithm)),
+            Authenticated::New { credentials, .. } => Err(Refused::new(ErrorCode::ALLOCATION_MISMATCH, &credentials)),
+        }
+    }
+
+    /// 443 for the other address family, 403 for peers the policy refuses.
+    fn check_peer(&self, relayed: SocketAddr, peer: SocketAddr, credentials: &LongTermKeyCredentials) -> Result<(), Refused> {
+        if peer.is_ipv4() != relayed.is_ipv4() {
+            return Err(Refused::new(ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH, credentials));
+        }
+        if !self.peer_allowed(peer) {
+            self.counters.add_peer_refused();
+            return Err(Refused::new(ErrorCode::FORBIDDEN, credentials));
+        }
+        Ok(())
+    }
+
+    /// The policy, except that our own relayed addresses are always reachable (hairpin), so
+    /// two users relayed by the same server can talk even when its address is private.
+    fn peer_allowed(&self, peer: SocketAddr) -> bool {
+        self.config.peer_policy.check(peer.ip()).is_ok() || self.own_relayed(peer).is_some()
+    }
+
+    fn own_relayed(&self, peer: SocketAddr) -> Option<AllocationId> {
+        self.by_relayed.get(&self.inward(peer)).copied()
+    }
+
+    /// Our advertised (public) relayed address as the local one the kernel can reach, so
+    /// hairpinned packets need no NAT loopback.
+    fn inward(&self, peer: SocketAddr) -> SocketAddr {
+        inward(&self.config, &self.relayed_by_port, peer)
+    }
+
+    fn handle_send<'a>(&mut self, from: FiveTuple, message: &Message, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
+        let Some(allocation) = self.by_client.get(&from).and_then(|id| self.allocations.get_mut(id)) else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
+        let (Ok(peer), Some((offset, raw))) =
+            (message.attribute::<XorPeerAddress>(), message.raw_attribute_and_offset(Data::TYPE))
+        else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
+        let peer = peer.addr(message.transaction_id());
+        let start = offset + 4;
+        let payload = &data[start..start + usize::from(raw.header.length())];
+        let destination = inward(&self.config, &self.relayed_by_port, peer);
+        forward_to_peer(allocation, &self.counters, peer, destination, payload, now)
+    }
+
+    /// Handles a datagram a peer sent to allocation `id`'s relay socket. The payload sits at
+    /// `buf[PEER_HEADROOM..PEER_HEADROOM + len]`; a ChannelData header is written in front of it.
+    pub fn handle_peer<'b>(
+        &mut self,
+        id: AllocationId,
+        peer: SocketAddr,
+        buf: &'b mut [u8],
+        len: usize,
+        now: Now,
+    ) -> Option<ToClient<'b>> {
+        let peer = self.outward(peer);
+        let allocation = self.allocations.get_mut(&id)?;
+        let permitted = allocation.permissions.get(&peer.ip()).is_some_and(|&until| until > now.instant);
+        if !permitted {
+            self.counters.add_dropped();
+            return None;
+        }
+        if let Some(budget) = &mut allocation.budget
+            && !budget.take(len, now.instant)
+        {
+            self.counters.add_dropped();
+            return None;
+        }
+        self.counters.add_to_client(len);
+        let client = allocation.client;
+        let channel = allocation.channel_of_peer.get(&peer).filter(|n| allocation.channels[n].expires > now.instant);
+        if let Some(&number) = channel {
+            buf[..2].copy_from_slice(&number.to_be_bytes());
+            buf[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            let mut total = PEER_HEADROOM + len;
+            if client.transport != Transport::Udp {
+                let padded = total.next_multiple_of(4);
+                buf[total..padded].fill(0);
+                total = padded;
+            }
+            return Some(ToClient { client, data: Cow::Borrowed(&buf[..total]) });
+        }
+        let payload = &buf[PEER_HEADROOM..PEER_HEADROOM + len];
+        let mut out = Message::builder_indication(DATA, MessageWriteVec::with_capacity(len + 48));
+        let transaction = out.transaction_id();
+        let _ = out.add_attribute(&XorPeerAddress::new(peer, transaction));
+        let _ = out.add_attribute(&Data::new(payload));
+        Some(ToClient { client, data: Cow::Owned(out.finish()) })
+    }
+
+    /// A packet from one of our own relay sockets is seen as coming from its advertised address.
+    fn outward(&self, peer: SocketAddr) -> SocketAddr {
+        match self.config.public_ip {
+            Some(public) if self.by_relayed.contains_key(&peer) && public.is_ipv4() == peer.is_ipv4() => {
+                SocketAddr::new(public, peer.port())
+            }
+            _ => peer,
+        }
+    }
+
+    /// Drops expired allocations, permissions and channels; call about once a second.
+    pub fn handle_timeout(&mut self, now: Now) {
+        let expired: Vec<AllocationId> =
+            self.allocations.iter().filter(|(_, a)| a.expires <= now.instant).map(|(id, _)| *id).collect();
+        for id in expired {
+            self.remove(id);
+        }
+        for allocation in self.allocations.values_mut() {
+            allocation.permissions.retain(|_, until| *until > now.instant);
+            let channels = &mut allocation.channels;
+            allocation.channel_of_peer.retain(|_, number| channels.get(number).is_some_and(|c| c.expires > now.instant));
+            channels.retain(|_, c| c.expires > now.instant);
+        }
+    }
+
+    /// Ends every allocation of a client whose stream closed.
+    pub fn client_closed(&mut self, client: FiveTuple) {
+        if let Some(id) = self.by_client.get(&client).copied() {
+            self.remove(id);
+        }
+    }
+
+    fn remove(&mut self, id: AllocationId) {
+        let Some(allocation) = self.allocations.remove(&id) else { return };
+        self.by_client.remove(&allocation.client);
+        self.by_relayed.remove(&allocation.relayed);
+        if self.relayed_by_port.get(&allocation.relayed.port()) == Some(&allocation.relayed) {
+            self.relayed_by_port.remove(&allocation.relayed.port());
+        }
+        if let Some(count) = self.per_user.get_mut(&allocation.user) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_user.remove(&allocation.user);
+            }
+        }
+        self.counters.allocation_ended();
+    }
+}
+
+/// Our advertised (public) relayed address as the local one the kernel can reach, so
+/// hairpinned packets need no NAT loopback.
+fn inward(config: &RelayConfig, relayed_by_port: &HashMap<u16, SocketAddr>, peer: SocketAddr) -> SocketAddr {
+    match config.public_ip {
+        Some(public) if public == peer.ip() => relayed_by_port.get(&peer.port()).copied().unwrap_or(peer),
+        _ => peer,
+    }
+}
+
+/// Sends to `destination` if the permission for `peer` (as the client named it) and the byte
+/// budget allow it.
+fn forward_to_peer<'a, H: Clone>(
+    allocation: &mut Allocation<H>,
+    counters: &Counters,
+    peer: SocketAddr,
+    destination: SocketAddr,
+    payload: &'a [u8],
+    now: Now,
+) -> ClientAction<'a, H> {
+    let permitted = allocation.permissions.get(&peer.ip()).is_some_and(|&until| until > now.instant);
+    if !permitted {
+        counters.add_dropped();
+        return ClientAction::Ignore;
+    }
+    if let Some(budget) = &mut allocation.budget
+        && !budget.take(payload.len(), now.instant)
+    {
+        counters.add_dropped();
+        return ClientAction::Ignore;
+    }
+    counters.add_to_peer(payload.len());
+    ClientAction::Forward { relay: allocation.handle.clone(), peer: destination, payload }
+}
+
+type Outcome<'a, H> = Result<ClientAction<'a, H>, Refused>;
+
+/// A refused request: the error code and the credentials to sign the answer with.
+struct Refused {
+    code: u16,
+    credentials: LongTermKeyCredentials,
+}
+
+impl Refused {
+    fn new(code: u16, credentials: &LongTermKeyCredentials) -> Refused {
+        Refused { code, credentials: credentials.clone() }
+    }
+}
+
+fn error_code(code: u16) -> ErrorCode {
+    ErrorCode::builder(code).build().expect("codes we send are in range")
+}
+
+fn add_allocation_attributes<H>(
+    out: &mut MessageWriteVec,
+    allocation: &Allocation<H>,
+    advertised: SocketAddr,
+    now: Now,
+    transaction: TransactionId,
+) {
+    let left = allocation.expires.saturating_duration_since(now.instant).as_secs().max(1) as u32;
+    let _ = out.add_attribute(&XorRelayedAddress::new(advertised, transaction));
+    let _ = out.add_attribute(&Lifetime::new(left.min(allocation.lifetime.as_secs() as u32)));
+    let _ = out.add_attribute(&XorMappedAddress::new(allocation.client.client, transaction));
+}
+
+fn allocate_success<H>(
+    message: &Message,
+    allocation: &Allocation<H>,
+    advertised: SocketAddr,
+    now: Now,
+    algorithm: IntegrityAlgorithm,
+) -> Vec<u8> {
+    let mut out = Message::builder_success(message, MessageWriteVec::new());
+    add_allocation_attributes(&mut out, allocation, advertised, now, message.transaction_id());
+    sign(out, &allocation.credentials, algorithm)
+}
+
+/// Adds MESSAGE-INTEGRITY (of the request's kind) and FINGERPRINT.
+fn sign(mut out: MessageWriteVec, credentials: &LongTermKeyCredentials, algorithm: IntegrityAlgorithm) -> Vec<u8> {
+    let _ = out.add_message_integrity(&MessageIntegrityCredentials::LongTerm(credentials.clone()), algorithm);
+    finish(out)
+}
+
+/// Adds FINGERPRINT.
+fn finish(mut out: MessageWriteVec) -> Vec<u8> {
+    let _ = out.add_fingerprint();
+    out.finish()
+}
