@@ -33,6 +33,7 @@ async fn start_server(data_dir: &Path) -> Server {
         .arg("--data-dir")
         .arg(data_dir)
         .env("CROMULENT_LOG_FORMAT", "json")
+        .env("CROMULENT_TURN_LISTEN", "127.0.0.1:0")
         .env("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "600000")
         .env("CROMULENT_GATEWAY_SEND_QUEUE_FRAMES", "4096")
         .stderr(Stdio::piped())

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{HeaderMap, header};
+use cromulent_turn::shell::RelayServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -14,6 +16,7 @@ use crate::domain::id::IdGenerator;
 use crate::hub::{Hub, HubLimits};
 use crate::service::{self, Chat};
 use crate::store::{Store, StoreError};
+use crate::voice::RequestHost;
 
 /// How long shutdown waits for gateway connections to close.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
@@ -33,6 +36,9 @@ pub enum AppError {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The built-in relay could not start.
+    #[error(transparent)]
+    Relay(#[from] crate::relay::RelayError),
     /// Creating the data directory or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -49,13 +55,17 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Gateway connection tasks, awaited at shutdown before the database closes.
     pub connections: TaskTracker,
+    /// The built-in STUN/TURN relay, when `turn.provider = "builtin"`.
+    pub relay: Option<Arc<RelayServer>>,
 }
 
 impl AppState {
     /// Creates the data directory, opens and migrates the database, and seeds default channels.
-    pub async fn open(config: Config) -> Result<AppState, AppError> {
+    pub async fn open(mut config: Config) -> Result<AppState, AppError> {
         config.validate()?;
         create_private_dir(&config.data_dir)?;
+        let shutdown = CancellationToken::new();
+        let relay = crate::relay::start(&mut config, shutdown.clone()).await?.map(Arc::new);
         let store = Store::open(&config.database_url()).await?;
         let hub = Hub::new(HubLimits {
             replay_frames: config.gateway.replay_frames,
@@ -65,7 +75,18 @@ impl AppState {
         let ids = IdGenerator::starting_after(store.max_id().await?);
         let chat = Chat::new(store, hub, Arc::new(ids), &config);
         chat.create_default_channels().await?;
-        Ok(AppState { chat, config: Arc::new(config), shutdown: CancellationToken::new(), connections: TaskTracker::new() })
+        Ok(AppState { chat, config: Arc::new(config), shutdown, connections: TaskTracker::new(), relay })
+    }
+
+    /// The host a request used to reach this server, for naming it in STUN/TURN URLs; the
+    /// HTTP listener's IP when the `Host` header is missing or unusable.
+    pub fn request_host(&self, headers: &HeaderMap) -> RequestHost {
+        headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .and_then(RequestHost::parse)
+            .or_else(|| RequestHost::parse(&self.config.listen.ip().to_string()))
+            .unwrap_or_else(|| RequestHost::parse("localhost").expect("a valid host"))
     }
 }
 
@@ -109,6 +130,9 @@ impl App {
         state.connections.close();
         if tokio::time::timeout(CONNECTIONS_GRACE, state.connections.wait()).await.is_err() {
             tracing::warn!(left = state.connections.len(), "gateway connections still closing at shutdown");
+        }
+        if let Some(relay) = &state.relay {
+            relay.wait().await;
         }
         state.chat.store().close().await;
         tracing::info!("stopped");

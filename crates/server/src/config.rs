@@ -2,12 +2,14 @@
 //! variables, then command-line flags; later sources win. [`KEYS`] documents every key once,
 //! for `--help` and `docs/configuration.md`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Everything the server can be told.
@@ -62,6 +64,8 @@ impl Default for VoiceConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TurnProvider {
+    /// The relay built into this server.
+    Builtin,
     /// STUN only, from `turn.stun_urls`.
     None,
     /// An external coturn with `use-auth-secret`.
@@ -74,10 +78,41 @@ pub enum TurnProvider {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TurnConfig {
-    /// `none`, `coturn` or `metered`.
+    /// `builtin`, `none`, `coturn` or `metered`.
     pub provider: TurnProvider,
-    /// Shared secret of coturn's `static-auth-secret`.
+    /// Shared secret for REST credentials (coturn's `static-auth-secret`); the built-in relay
+    /// generates one in `data_dir` when empty.
     pub secret: Secret,
+    /// UDP and TCP address of the built-in relay; an unspecified IP listens on every local address.
+    pub listen: SocketAddr,
+    /// TLS (`turns:`) address of the built-in relay, used when `tls_cert` and `tls_key` are set.
+    pub tls_listen: SocketAddr,
+    /// PEM certificate chain for `turns:`.
+    pub tls_cert: PathBuf,
+    /// PEM private key for `turns:`.
+    pub tls_key: PathBuf,
+    /// Realm of the built-in relay's long-term credentials.
+    pub realm: String,
+    /// Public address advertised for relayed addresses when the server sits behind NAT.
+    pub public_ip: String,
+    /// Host name put in the STUN/TURN URLs; empty means the host the client used for the web server.
+    pub public_host: String,
+    /// Ports for relayed addresses, `LOW-HIGH`.
+    pub relay_ports: String,
+    /// Peer ranges (CIDR) the relay may reach although they are denied by default.
+    pub allowed_peer_ips: Vec<String>,
+    /// Peer ranges (CIDR) refused in addition to the default internal ranges.
+    pub denied_peer_ips: Vec<String>,
+    /// Let the relay reach loopback peers: for tests only, never in production.
+    pub allow_loopback_peers: bool,
+    /// Refuse refreshes of allocations whose credential has expired (ends long calls at expiry).
+    pub strict_expiry: bool,
+    /// Allocations one user may hold at once.
+    pub user_quota: u32,
+    /// Allocations the relay holds at once.
+    pub total_quota: u32,
+    /// Bandwidth one allocation may use in each direction, kbit/s; 0 for no cap.
+    pub allocation_kbps: u32,
     /// TURN URLs handed to clients with credentials.
     pub urls: Vec<String>,
     /// STUN URLs handed to clients (and the fallback when the provider fails).
@@ -93,14 +128,71 @@ pub struct TurnConfig {
 impl Default for TurnConfig {
     fn default() -> Self {
         TurnConfig {
-            provider: TurnProvider::None,
+            provider: TurnProvider::Builtin,
             secret: Secret::default(),
+            listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            tls_listen: SocketAddr::from(([0, 0, 0, 0], 5349)),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            realm: "cromulent".to_owned(),
+            public_ip: String::new(),
+            public_host: String::new(),
+            relay_ports: "49152-65535".to_owned(),
+            allowed_peer_ips: Vec::new(),
+            denied_peer_ips: Vec::new(),
+            allow_loopback_peers: false,
+            strict_expiry: false,
+            user_quota: 10,
+            total_quota: 10_000,
+            allocation_kbps: 2_000,
             urls: Vec::new(),
             stun_urls: Vec::new(),
             credential_ttl_secs: 3600,
             metered_api_url: String::new(),
             metered_api_key: Secret::default(),
         }
+    }
+}
+
+/// The built-in relay's settings, parsed from their text forms.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// `turn.public_ip`.
+    pub public_ip: Option<IpAddr>,
+    /// `turn.relay_ports`.
+    pub relay_ports: RangeInclusive<u16>,
+    /// `turn.allowed_peer_ips`.
+    pub allowed_peers: Vec<IpNet>,
+    /// `turn.denied_peer_ips`.
+    pub denied_peers: Vec<IpNet>,
+    /// Whether `turns:` is on.
+    pub tls: bool,
+}
+
+impl TurnConfig {
+    /// Parses the relay's text settings; the error names the key at fault.
+    pub fn relay_settings(&self) -> Result<RelaySettings, ConfigError> {
+        let public_ip = match self.public_ip.trim() {
+            "" => None,
+            ip => Some(ip.parse().map_err(|_| ConfigError::Invalid("turn.public_ip must be an IP address"))?),
+        };
+        let relay_ports = self
+            .relay_ports
+            .split_once('-')
+            .and_then(|(low, high)| Some(low.trim().parse::<u16>().ok()?..=high.trim().parse::<u16>().ok()?))
+            .filter(|range| *range.start() >= 1024 && range.start() <= range.end())
+            .ok_or(ConfigError::Invalid("turn.relay_ports must be LOW-HIGH with 1024 <= LOW <= HIGH <= 65535"))?;
+        let nets = |list: &[String], key: &'static str| -> Result<Vec<IpNet>, ConfigError> {
+            list.iter().map(|net| net.parse::<IpNet>().or_else(|_| net.parse::<IpAddr>().map(IpNet::from)).map_err(|_| ConfigError::Invalid(key))).collect()
+        };
+        let allowed_peers = nets(&self.allowed_peer_ips, "turn.allowed_peer_ips must be CIDR ranges like 10.8.0.0/16")?;
+        let denied_peers = nets(&self.denied_peer_ips, "turn.denied_peer_ips must be CIDR ranges like 10.8.0.0/16")?;
+        let tls = match (self.tls_cert.as_os_str().is_empty(), self.tls_key.as_os_str().is_empty()) {
+            (true, true) => false,
+            (false, false) => true,
+            _ => return Err(ConfigError::Incomplete("turn.tls_cert and turn.tls_key go together")),
+        };
+        Ok(RelaySettings { public_ip, relay_ports, allowed_peers, denied_peers, tls })
     }
 }
 
@@ -119,6 +211,12 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.0.is_empty() { "Secret(empty)" } else { "Secret(..)" })
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
     }
 }
 
@@ -288,8 +386,31 @@ pub const KEYS: &[Key] = &[
     Key { name: "voice.grace_ms", default: "15000", about: "how long voice survives a dropped gateway connection" },
     Key { name: "voice.max_signal_bytes", default: "12288", about: "largest voice signal payload in bytes" },
     Key { name: "voice.signals_per_minute", default: "600", about: "voice signals a user may send per minute" },
-    Key { name: "turn.provider", default: "\"none\"", about: "\"none\" (STUN only), \"coturn\" or \"metered\"" },
-    Key { name: "turn.secret", default: "\"\"", about: "coturn static-auth-secret for minting TURN credentials" },
+    Key {
+        name: "turn.provider",
+        default: "\"builtin\"",
+        about: "\"builtin\" (this server's relay), \"none\" (STUN only), \"coturn\" or \"metered\"",
+    },
+    Key {
+        name: "turn.secret",
+        default: "\"\"",
+        about: "REST credential secret (coturn static-auth-secret); builtin: generated in data_dir when empty",
+    },
+    Key { name: "turn.listen", default: "\"0.0.0.0:3478\"", about: "built-in relay UDP+TCP address (0.0.0.0: every local address)" },
+    Key { name: "turn.tls_listen", default: "\"0.0.0.0:5349\"", about: "built-in relay TLS (turns:) address, on when tls_cert and tls_key are set" },
+    Key { name: "turn.tls_cert", default: "\"\"", about: "PEM certificate chain for turns:" },
+    Key { name: "turn.tls_key", default: "\"\"", about: "PEM private key for turns:" },
+    Key { name: "turn.realm", default: "\"cromulent\"", about: "realm of the built-in relay's credentials" },
+    Key { name: "turn.public_ip", default: "\"\"", about: "public IP advertised for relayed addresses behind NAT" },
+    Key { name: "turn.public_host", default: "\"\"", about: "host in STUN/TURN URLs; empty: the host the browser used" },
+    Key { name: "turn.relay_ports", default: "\"49152-65535\"", about: "ports for relayed addresses, LOW-HIGH" },
+    Key { name: "turn.allowed_peer_ips", default: "[]", about: "CIDR ranges the relay may reach despite the default deny list" },
+    Key { name: "turn.denied_peer_ips", default: "[]", about: "CIDR ranges refused besides the default internal ranges" },
+    Key { name: "turn.allow_loopback_peers", default: "false", about: "let the relay reach loopback peers: tests only, never production" },
+    Key { name: "turn.strict_expiry", default: "false", about: "refuse refreshes once a credential expired (drops long calls)" },
+    Key { name: "turn.user_quota", default: "10", about: "relay allocations one user may hold" },
+    Key { name: "turn.total_quota", default: "10000", about: "relay allocations in total" },
+    Key { name: "turn.allocation_kbps", default: "2000", about: "bandwidth per allocation and direction in kbit/s; 0: no cap" },
     Key { name: "turn.urls", default: "[]", about: "TURN URLs, e.g. [\"turn:host:3478?transport=udp\"]" },
     Key { name: "turn.stun_urls", default: "[]", about: "STUN URLs, e.g. [\"stun:host:3478\"]" },
     Key { name: "turn.credential_ttl_secs", default: "3600", about: "lifetime of minted TURN credentials" },
@@ -318,6 +439,9 @@ pub enum ConfigError {
     /// A source could not be read or parsed.
     #[error("invalid configuration: {0}")]
     Source(#[from] Box<figment::Error>),
+    /// A value cannot be parsed.
+    #[error("invalid configuration: {0}")]
+    Invalid(&'static str),
     /// A provider is chosen without the settings it needs.
     #[error("invalid configuration: {0}")]
     Incomplete(&'static str),
@@ -375,11 +499,12 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 11] = [
+        let checks: [(&'static str, u64, u64, u64); 12] = [
             ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
             ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
             ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
             ("turn.credential_ttl_secs", self.turn.credential_ttl_secs, 60, 7 * 86_400),
+            ("turn.user_quota", u64::from(self.turn.user_quota), 1, 1_000),
             ("gateway.heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 3_600_000),
             ("gateway.resume_window_ms", g.resume_window_ms, 0, 86_400_000),
             ("gateway.replay_frames", g.replay_frames as u64, 1, 1_000_000),
@@ -394,6 +519,7 @@ impl Config {
             }
         }
         let turn = &self.turn;
+        turn.relay_settings()?;
         match turn.provider {
             TurnProvider::Coturn if turn.secret.expose().is_empty() || turn.urls.is_empty() => {
                 Err(ConfigError::Incomplete("turn.provider = \"coturn\" needs turn.secret and turn.urls"))

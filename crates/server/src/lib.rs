@@ -11,6 +11,7 @@ pub mod domain;
 pub mod gateway;
 pub mod http;
 pub mod hub;
+pub mod relay;
 pub mod service;
 pub mod store;
 pub mod telemetry;

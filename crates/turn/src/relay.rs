@@ -38,6 +38,9 @@ pub const PEER_HEADROOM: usize = 4;
 const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
 /// Lifetime of a channel binding (RFC 8656 §12).
 const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
+/// Channel numbers accepted: RFC 8656 narrowed them to 0x4000–0x4FFF, but RFC 5766 clients
+/// (coturn's own tools among them) still pick from the older 0x4000–0x7FFF.
+const CHANNEL_NUMBERS: RangeInclusive<u16> = 0x4000..=0x7FFF;
 /// How many peers one allocation may talk to; caps fan-out amplification.
 const MAX_PERMISSIONS: usize = 64;
 
@@ -682,7 +685,7 @@ impl<H: Clone> Relay<H> {
         };
         let number = number.channel();
         let peer = peer.addr(message.transaction_id());
-        if !(0x4000..=0x4FFF).contains(&number) {
+        if !CHANNEL_NUMBERS.contains(&number) {
             return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
         }
         self.check_peer(relayed, peer, &credentials)?;

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::app::AppState;
 use crate::hub::{Attachment, Closer, Session, finish_frame, frame_head};
 use crate::service::{Error, Principal};
+use crate::voice::RequestHost;
 
 /// Standard close codes used besides the gateway's own.
 const GOING_AWAY: u16 = 1001;
@@ -66,6 +67,7 @@ fn parse<T: DeserializeOwned>(d: Value) -> Result<T, OpError> {
 struct Connection {
     socket: WebSocket,
     state: AppState,
+    host: RequestHost,
     cookie_token: Option<String>,
     closer: Closer,
     deadline: Instant,
@@ -73,13 +75,14 @@ struct Connection {
 }
 
 /// Runs a connection to the end.
-pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String>) {
+pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String>, host: RequestHost) {
     let closer = Closer::child_of(&state.shutdown);
     let per_minute = NonZeroU32::new(state.config.gateway.ops_per_minute.max(1)).expect("at least one");
     let mut conn = Connection {
         socket,
         deadline: Instant::now() + state.config.gateway.heartbeat_interval() * 2,
         state,
+        host,
         cookie_token,
         closer,
         ops: RateLimiter::direct(Quota::per_minute(per_minute)),
@@ -262,7 +265,7 @@ impl Connection {
                         }
                         continue;
                     }
-                    let head = match dispatch(&self.state, &attachment.session, &frame.op, frame.d).await {
+                    let head = match dispatch(&self.state, &attachment.session, &self.host, &frame.op, frame.d).await {
                         Ok(reply) => frame_head("reply", frame.id.as_ref(), &reply.to_string()),
                         Err(err) => error_head(frame.id.as_ref(), &err),
                     };
@@ -327,7 +330,7 @@ impl Connection {
 }
 
 /// Runs one op of an identified connection and returns the reply payload.
-async fn dispatch(state: &AppState, session: &Arc<Session>, op: &str, d: Value) -> Result<Value, OpError> {
+async fn dispatch(state: &AppState, session: &Arc<Session>, host: &RequestHost, op: &str, d: Value) -> Result<Value, OpError> {
     let chat = &state.chat;
     match op {
         "typing" => {
@@ -337,7 +340,7 @@ async fn dispatch(state: &AppState, session: &Arc<Session>, op: &str, d: Value) 
         }
         "voice_join" => {
             let join: VoiceJoin = parse(d)?;
-            Ok(to_value(&chat.voice_join(session, join.channel_id, join.takeover).await?))
+            Ok(to_value(&chat.voice_join(session, join.channel_id, join.takeover, host).await?))
         }
         "voice_leave" => {
             chat.voice_leave(session).await?;
@@ -353,7 +356,7 @@ async fn dispatch(state: &AppState, session: &Arc<Session>, op: &str, d: Value) 
             chat.voice_set_state(session, flags).await?;
             Ok(empty())
         }
-        "voice_refresh_ice" => Ok(to_value(&chat.voice_refresh_ice(session).await?)),
+        "voice_refresh_ice" => Ok(to_value(&chat.voice_refresh_ice(session, host).await?)),
         "identify" | "resume" => {
             Err(OpError { code: "already_identified", message: "This connection is already identified.".into() })
         }

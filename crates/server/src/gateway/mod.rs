@@ -19,6 +19,7 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade:
     let cookie_token = session_cookie(&headers);
     let max_frame = state.config.gateway.max_frame_bytes;
     let connections = state.connections.clone();
+    let host = state.request_host(&headers);
     upgrade
         // Small buffers keep an idle connection's memory in single-digit KiB; tungstenite's
         // defaults (128 KiB read buffer) would dominate the server's footprint.
@@ -27,5 +28,5 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade:
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(max_frame)
         .max_frame_size(max_frame)
-        .on_upgrade(move |socket| connections.track_future(connection::run(socket, state, cookie_token)))
+        .on_upgrade(move |socket| connections.track_future(connection::run(socket, state, cookie_token, host)))
 }

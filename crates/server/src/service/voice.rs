@@ -17,9 +17,9 @@ use crate::config::{Config, TurnProvider, VoiceConfig};
 use crate::domain::access::{Audience, can_see_channel};
 use crate::domain::event::Event;
 use crate::hub::Session;
-use crate::voice::ice::{Coturn, Metered, StunOnly};
+use crate::voice::ice::{Builtin, Coturn, Metered, RelayPorts, StunOnly};
 use crate::voice::rooms::Member;
-use crate::voice::{IceProvider, IceServersSource, JoinRefused, VoiceRooms};
+use crate::voice::{IceProvider, IceServersSource, JoinRefused, RequestHost, VoiceRooms};
 
 /// How long a Metered call may take, and how long its answer is reused.
 const METERED_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,6 +38,15 @@ impl Voice {
     pub fn from_config(config: &Config) -> Voice {
         let turn = &config.turn;
         let provider: Box<dyn IceProvider> = match turn.provider {
+            TurnProvider::Builtin => Box::new(Builtin::new(
+                turn.secret.expose().to_owned(),
+                RelayPorts {
+                    udp_tcp: turn.listen.port(),
+                    tls: turn.relay_settings().is_ok_and(|s| s.tls).then_some(turn.tls_listen.port()),
+                },
+                RequestHost::parse(&turn.public_host),
+                turn.credential_ttl_secs as i64,
+            )),
             TurnProvider::None => Box::new(StunOnly::new(turn.stun_urls.clone())),
             TurnProvider::Coturn => Box::new(Coturn::new(
                 turn.secret.expose().to_owned(),
@@ -77,8 +86,8 @@ fn state_update(user_id: i64, member: Option<&Member>) -> VoiceStateUpdate {
 
 impl Chat {
     /// ICE servers for `user_id`: fresh credentials every call, STUN only if the provider fails.
-    pub async fn ice_servers(&self, user_id: i64) -> IceServers {
-        let (list, degraded) = self.voice.ice.get(user_id, now_ms() / 1000).await;
+    pub async fn ice_servers(&self, user_id: i64, host: &RequestHost) -> IceServers {
+        let (list, degraded) = self.voice.ice.get(user_id, now_ms() / 1000, host).await;
         IceServers {
             ice_servers: list.servers,
             expires_at: list.expires_at,
@@ -88,7 +97,13 @@ impl Chat {
     }
 
     /// Joins a voice channel from gateway session `session`.
-    pub async fn voice_join(&self, session: &Arc<Session>, channel_id: Id, takeover: bool) -> Result<VoiceJoined> {
+    pub async fn voice_join(
+        &self,
+        session: &Arc<Session>,
+        channel_id: Id,
+        takeover: bool,
+        host: &RequestHost,
+    ) -> Result<VoiceJoined> {
         if !self.voice.config.enabled {
             return Err(refused("voice_disabled", "Voice is turned off on this server."));
         }
@@ -134,7 +149,7 @@ impl Chat {
             channel_id,
             session_id: joined.voice_session_id,
             participants: joined.participants,
-            ice: self.ice_servers(principal.user_id).await,
+            ice: self.ice_servers(principal.user_id, host).await,
         })
     }
 
@@ -198,12 +213,12 @@ impl Chat {
     }
 
     /// Fresh ICE servers for a participant whose credentials near expiry.
-    pub async fn voice_refresh_ice(&self, session: &Arc<Session>) -> Result<IceServers> {
+    pub async fn voice_refresh_ice(&self, session: &Arc<Session>, host: &RequestHost) -> Result<IceServers> {
         let user_id = session.principal().user_id;
         if self.voice.rooms.member(user_id).is_none_or(|m| !Arc::ptr_eq(&m.session, session)) {
             return Err(refused("not_in_voice", "You are not in a voice channel."));
         }
-        Ok(self.ice_servers(user_id).await)
+        Ok(self.ice_servers(user_id, host).await)
     }
 
     /// Called when a gateway connection ends. Its voice session ends now when the client said

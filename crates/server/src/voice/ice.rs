@@ -1,17 +1,16 @@
-//! ICE servers for voice, behind one trait: STUN only, coturn's REST credentials (shared secret,
-//! HMAC-SHA1, time-limited), or Metered's managed TURN. A failing provider never blocks voice:
-//! [`IceServersSource`] falls back to STUN only and says so (`ice_degraded`).
+//! ICE servers for voice, behind one trait: the built-in relay or an external coturn (REST
+//! credentials: shared secret, HMAC-SHA1, time-limited), Metered's managed TURN, or STUN only.
+//! A failing provider never blocks voice: [`IceServersSource`] falls back to STUN only and says
+//! so (`ice_degraded`).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use cromulent_proto::voice::IceServer;
-use hmac::{Hmac, KeyInit, Mac};
+use cromulent_turn::credential;
 use serde::Deserialize;
-use sha1::Sha1;
 
 /// A list of ICE servers and when its credentials expire (unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +45,9 @@ pub type IceFuture<'a> = Pin<Box<dyn Future<Output = Result<IceList, IceError>> 
 pub trait IceProvider: Send + Sync {
     /// Short name for logs.
     fn name(&self) -> &'static str;
-    /// Servers for `user_id`, with credentials valid from `now_secs`.
-    fn ice_servers(&self, user_id: i64, now_secs: i64) -> IceFuture<'_>;
+    /// Servers for `user_id`, with credentials valid from `now_secs`; `host` is the host the
+    /// client used to reach this server, for providers that name this server in their URLs.
+    fn ice_servers(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> IceFuture<'_>;
 }
 
 /// STUN servers only (`turn.provider = "none"`).
@@ -77,20 +77,88 @@ impl IceProvider for StunOnly {
         "none"
     }
 
-    fn ice_servers(&self, _user_id: i64, _now_secs: i64) -> IceFuture<'_> {
+    fn ice_servers(&self, _user_id: i64, _now_secs: i64, _host: &RequestHost) -> IceFuture<'_> {
         let list = self.list();
         Box::pin(async move { Ok(list) })
     }
 }
 
-/// The coturn REST credential for `user_id` valid until `expiry` (unix seconds):
-/// username `<expiry>:<user id>`, password `base64(HMAC-SHA1(secret, username))`.
-pub fn turn_credential(secret: &str, expiry: i64, user_id: i64) -> (String, String) {
-    let username = format!("{expiry}:{user_id}");
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(username.as_bytes());
-    let password = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    (username, password)
+/// The host a client used to reach the web server (from `Host`), without port; anything that
+/// is not a plain host name or IP literal is refused, so it cannot smuggle text into URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHost(String);
+
+impl RequestHost {
+    /// Parses a `Host` header value such as `chat.example.org:4000` or `[::1]:4000`.
+    pub fn parse(header: &str) -> Option<RequestHost> {
+        let host = match header.strip_prefix('[') {
+            Some(rest) => &header[..rest.find(']')? + 2],
+            None => header.rsplit_once(':').map_or(header, |(host, _port)| host),
+        };
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+        (!host.is_empty() && host.len() <= 253 && host.chars().all(plain)).then(|| RequestHost(host.to_ascii_lowercase()))
+    }
+
+    /// The host as it goes into a URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A REST credential for `user_id`, as coturn and the built-in relay check it.
+fn rest_credential(secret: &str, expires_at: i64, user_id: i64) -> (String, String) {
+    let minted = credential::mint(secret.as_bytes(), &user_id.to_string(), expires_at);
+    (minted.username, minted.password)
+}
+
+/// Where the built-in relay listens, for the URLs handed to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayPorts {
+    /// UDP and TCP port.
+    pub udp_tcp: u16,
+    /// TLS port, when `turns:` is on.
+    pub tls: Option<u16>,
+}
+
+/// The relay built into this server (`turn.provider = "builtin"`).
+pub struct Builtin {
+    secret: String,
+    ports: RelayPorts,
+    public_host: Option<RequestHost>,
+    ttl_secs: i64,
+}
+
+impl Builtin {
+    /// Credentials minted with `secret` for the relay on `ports`, named by `public_host` or by
+    /// the host each client used.
+    pub fn new(secret: String, ports: RelayPorts, public_host: Option<RequestHost>, ttl_secs: i64) -> Builtin {
+        Builtin { secret, ports, public_host, ttl_secs }
+    }
+}
+
+impl IceProvider for Builtin {
+    fn name(&self) -> &'static str {
+        "builtin"
+    }
+
+    fn ice_servers(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> IceFuture<'_> {
+        let host = self.public_host.as_ref().unwrap_or(host).as_str();
+        let port = self.ports.udp_tcp;
+        let expires_at = now_secs + self.ttl_secs;
+        let (username, credential) = rest_credential(&self.secret, expires_at, user_id);
+        let mut turn = vec![format!("turn:{host}:{port}?transport=udp"), format!("turn:{host}:{port}?transport=tcp")];
+        if let Some(tls) = self.ports.tls {
+            turn.push(format!("turns:{host}:{tls}?transport=tcp"));
+        }
+        let list = IceList {
+            servers: vec![
+                IceServer { urls: vec![format!("stun:{host}:{port}")], username: None, credential: None },
+                IceServer { urls: turn, username: Some(username), credential: Some(credential) },
+            ],
+            expires_at: Some(expires_at),
+        };
+        Box::pin(async move { Ok(list) })
+    }
 }
 
 /// An external coturn with `use-auth-secret` (`turn.provider = "coturn"`).
@@ -113,9 +181,9 @@ impl IceProvider for Coturn {
         "coturn"
     }
 
-    fn ice_servers(&self, user_id: i64, now_secs: i64) -> IceFuture<'_> {
+    fn ice_servers(&self, user_id: i64, now_secs: i64, _host: &RequestHost) -> IceFuture<'_> {
         let expires_at = now_secs + self.ttl_secs;
-        let (username, credential) = turn_credential(&self.secret, expires_at, user_id);
+        let (username, credential) = rest_credential(&self.secret, expires_at, user_id);
         let mut list = self.stun.list();
         list.servers.push(IceServer { urls: self.turn_urls.clone(), username: Some(username), credential: Some(credential) });
         list.expires_at = Some(expires_at);
@@ -199,7 +267,7 @@ impl IceProvider for Metered {
         "metered"
     }
 
-    fn ice_servers(&self, _user_id: i64, _now_secs: i64) -> IceFuture<'_> {
+    fn ice_servers(&self, _user_id: i64, _now_secs: i64, _host: &RequestHost) -> IceFuture<'_> {
         Box::pin(async move {
             if let Some((at, servers)) = self.cache.lock().expect("cache lock").as_ref()
                 && at.elapsed() < self.cache_for
@@ -226,8 +294,8 @@ impl IceServersSource {
     }
 
     /// Servers for `user_id`, and whether this is the degraded STUN-only fallback.
-    pub async fn get(&self, user_id: i64, now_secs: i64) -> (IceList, bool) {
-        match self.provider.ice_servers(user_id, now_secs).await {
+    pub async fn get(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> (IceList, bool) {
+        match self.provider.ice_servers(user_id, now_secs, host).await {
             Ok(list) => (list, false),
             Err(err) => {
                 tracing::warn!(provider = self.provider.name(), error = %err, "TURN provider failed; offering STUN only");
@@ -244,7 +312,7 @@ mod tests {
     #[test]
     fn credentials_match_coturns_rest_scheme() {
         // Same inputs as `printf %s "$u" | openssl dgst -sha1 -hmac secret -binary | base64`.
-        let (username, password) = turn_credential("secret", 1_700_000_000, 42);
+        let (username, password) = rest_credential("secret", 1_700_000_000, 42);
         assert_eq!(username, "1700000000:42");
         assert_eq!(password, "ZzfPuPkrzUOsnm5YISnTiKDnXWo=");
     }
@@ -252,9 +320,39 @@ mod tests {
     #[tokio::test]
     async fn coturn_lists_stun_then_turn_with_expiry() {
         let coturn = Coturn::new("s".into(), vec!["turn:h:3478?transport=udp".into()], vec!["stun:h:3478".into()], 3600);
-        let list = coturn.ice_servers(7, 1000).await.unwrap();
+        let list = coturn.ice_servers(7, 1000, &host("x")).await.unwrap();
         assert_eq!(list.expires_at, Some(4600));
         assert_eq!(list.servers[0].urls, ["stun:h:3478"]);
         assert_eq!(list.servers[1].username.as_deref(), Some("4600:7"));
+    }
+
+    fn host(header: &str) -> RequestHost {
+        RequestHost::parse(header).unwrap()
+    }
+
+    #[test]
+    fn request_hosts_drop_the_port_and_refuse_junk() {
+        assert_eq!(host("Chat.Example.org:4000").as_str(), "chat.example.org");
+        assert_eq!(host("127.0.0.1").as_str(), "127.0.0.1");
+        assert_eq!(host("[::1]:4000").as_str(), "[::1]");
+        for junk in ["", ":4000", "a b", "evil?x=1", "x/y", "[::1", "é.example"] {
+            assert_eq!(RequestHost::parse(junk), None, "{junk}");
+        }
+    }
+
+    #[tokio::test]
+    async fn builtin_names_the_host_the_client_used_unless_a_public_host_is_set() {
+        let ports = RelayPorts { udp_tcp: 3478, tls: Some(5349) };
+        let list = Builtin::new("s".into(), ports, None, 600).ice_servers(7, 1000, &host("chat.example:4000")).await.unwrap();
+        assert_eq!(list.servers[0].urls, ["stun:chat.example:3478"]);
+        assert_eq!(
+            list.servers[1].urls,
+            ["turn:chat.example:3478?transport=udp", "turn:chat.example:3478?transport=tcp", "turns:chat.example:5349?transport=tcp"]
+        );
+        assert_eq!(list.servers[1].username.as_deref(), Some("1600:7"));
+        assert_eq!(list.expires_at, Some(1600));
+        let ports = RelayPorts { udp_tcp: 3478, tls: None };
+        let list = Builtin::new("s".into(), ports, Some(host("turn.example")), 600).ice_servers(7, 1000, &host("x")).await.unwrap();
+        assert_eq!(list.servers[1].urls, ["turn:turn.example:3478?transport=udp", "turn:turn.example:3478?transport=tcp"]);
     }
 }

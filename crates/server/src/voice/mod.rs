@@ -4,5 +4,5 @@
 pub mod ice;
 pub mod rooms;
 
-pub use ice::{IceList, IceProvider, IceServersSource};
+pub use ice::{IceList, IceProvider, IceServersSource, RequestHost};
 pub use rooms::{JoinRefused, VoiceRooms};

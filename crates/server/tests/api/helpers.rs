@@ -76,6 +76,7 @@ impl TestApp {
         config.auth.attempts_per_ip_per_minute = 10_000;
         config.auth.attempts_per_account_per_minute = 10_000;
         config.gateway.resume_window_ms = 10_000;
+        config.turn.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
         TestApp::start(config, std::sync::Arc::new(dir)).await
     }

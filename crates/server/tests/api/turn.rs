@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::Query;
 use axum::routing::get;
 use cromulent::config::TurnProvider;
-use cromulent::voice::ice::turn_credential;
+use cromulent_turn::credential::mint;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -108,10 +108,11 @@ async fn real_coturn_accepts_issued_credentials_and_refuses_wrong_or_expired_one
     let (username, password) = (turn["username"].as_str().unwrap(), turn["credential"].as_str().unwrap());
     assert!(relay_works(&coturn, username, password).await, "coturn relays with the issued credentials");
 
-    let (_, wrong) = turn_credential("not-the-secret", body["expires_at"].as_i64().unwrap(), amy.id.parse().unwrap());
+    let wrong = mint(b"not-the-secret", &amy.id, body["expires_at"].as_i64().unwrap()).password;
     assert!(!relay_works(&coturn, username, &wrong).await, "a wrong secret is refused");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let (expired_user, expired_password) = turn_credential(&secret, now - 10, amy.id.parse().unwrap());
+    let expired = mint(secret.as_bytes(), &amy.id, now - 10);
+    let (expired_user, expired_password) = (expired.username, expired.password);
     assert!(!relay_works(&coturn, &expired_user, &expired_password).await, "an expired username is refused");
 }
 

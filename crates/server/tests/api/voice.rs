@@ -316,7 +316,7 @@ async fn coturn_credentials_are_fresh_time_limited_and_policy_follows_force_rela
     let expiry: i64 = expiry.parse().unwrap();
     assert!((now + 3500..=now + 3700).contains(&expiry));
     assert_eq!(body["expires_at"], expiry);
-    let (_, password) = cromulent::voice::ice::turn_credential("s3cret", expiry, amy.id.parse().unwrap());
+    let password = cromulent_turn::credential::mint(b"s3cret", &amy.id, expiry).password;
     assert_eq!(turn["credential"], password.as_str());
     assert!(!body.to_string().contains("s3cret"), "the secret never leaves the server");
 

@@ -289,3 +289,22 @@ fn is_transient(error: &io::Error) -> bool {
     ) || error.raw_os_error() == Some(113) // EHOSTUNREACH
         || error.raw_os_error() == Some(101) // ENETUNREACH
 }
+
+/// A rustls server configuration from a PEM certificate chain and private key.
+pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> io::Result<Arc<rustls::ServerConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &str, error: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {error}"));
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| invalid("turn.tls_cert", &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("turn.tls_cert", &e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid("turn.tls_key", &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("TLS", &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid("turn.tls_cert/turn.tls_key", &e))?;
+    Ok(Arc::new(config))
+}

@@ -108,7 +108,7 @@ impl Frames {
                 Some(cookie) if cookie == MAGIC_COOKIE => Ok(Some(20 + length)),
                 Some(_) => Err(NotTurn),
             },
-            0x40..=0x4F => Ok(Some((4 + length).next_multiple_of(4))),
+            0x40..=0x7F => Ok(Some((4 + length).next_multiple_of(4))),
             _ => Err(NotTurn),
         }
     }
@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(Frames::frame_len(&[0x40, 0x00, 0x00, 0x08]), Ok(Some(12)));
         assert_eq!(Frames::frame_len(&[0x00, 0x03, 0x00, 0x07]), Err(NotTurn));
         assert_eq!(Frames::frame_len(&[0x80, 0x00, 0x00, 0x00]), Err(NotTurn));
-        assert_eq!(Frames::frame_len(b"POST / HTTP/1.1"), Err(NotTurn));
+        assert_eq!(Frames::frame_len(b"\x80\x00 junk"), Err(NotTurn));
     }
 
     #[tokio::test]
