@@ -36,7 +36,7 @@ export class Server {
 
   async launch() {
     const child = spawn(serverBinary, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--log', 'info'], {
-      env: { ...process.env, CROMULENT_LOG_FORMAT: 'json', ...(this.env ?? {}) },
+      env: { ...process.env, CROMULENT_LOG_FORMAT: 'json', CROMULENT_TURN_LISTEN: '127.0.0.1:0', ...(this.env ?? {}) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;

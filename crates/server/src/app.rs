@@ -107,6 +107,11 @@ impl App {
         self.listener.local_addr().expect("bound listener has an address")
     }
 
+    /// The configuration in effect, with the generated TURN secret and the relay ports bound.
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
     /// Cancel it to shut the server down gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.state.shutdown.clone()

@@ -183,7 +183,13 @@ impl TurnConfig {
             .filter(|range| *range.start() >= 1024 && range.start() <= range.end())
             .ok_or(ConfigError::Invalid("turn.relay_ports must be LOW-HIGH with 1024 <= LOW <= HIGH <= 65535"))?;
         let nets = |list: &[String], key: &'static str| -> Result<Vec<IpNet>, ConfigError> {
-            list.iter().map(|net| net.parse::<IpNet>().or_else(|_| net.parse::<IpAddr>().map(IpNet::from)).map_err(|_| ConfigError::Invalid(key))).collect()
+            list.iter()
+                .map(|net| {
+                    net.parse::<IpNet>()
+                        .or_else(|_| net.parse::<IpAddr>().map(IpNet::from))
+                        .map_err(|_| ConfigError::Invalid(key))
+                })
+                .collect()
         };
         let allowed_peers = nets(&self.allowed_peer_ips, "turn.allowed_peer_ips must be CIDR ranges like 10.8.0.0/16")?;
         let denied_peers = nets(&self.denied_peer_ips, "turn.denied_peer_ips must be CIDR ranges like 10.8.0.0/16")?;
@@ -396,8 +402,16 @@ pub const KEYS: &[Key] = &[
         default: "\"\"",
         about: "REST credential secret (coturn static-auth-secret); builtin: generated in data_dir when empty",
     },
-    Key { name: "turn.listen", default: "\"0.0.0.0:3478\"", about: "built-in relay UDP+TCP address (0.0.0.0: every local address)" },
-    Key { name: "turn.tls_listen", default: "\"0.0.0.0:5349\"", about: "built-in relay TLS (turns:) address, on when tls_cert and tls_key are set" },
+    Key {
+        name: "turn.listen",
+        default: "\"0.0.0.0:3478\"",
+        about: "built-in relay UDP+TCP address (0.0.0.0: every local address)",
+    },
+    Key {
+        name: "turn.tls_listen",
+        default: "\"0.0.0.0:5349\"",
+        about: "built-in relay TLS (turns:) address, on when tls_cert and tls_key are set",
+    },
     Key { name: "turn.tls_cert", default: "\"\"", about: "PEM certificate chain for turns:" },
     Key { name: "turn.tls_key", default: "\"\"", about: "PEM private key for turns:" },
     Key { name: "turn.realm", default: "\"cromulent\"", about: "realm of the built-in relay's credentials" },
@@ -406,7 +420,11 @@ pub const KEYS: &[Key] = &[
     Key { name: "turn.relay_ports", default: "\"49152-65535\"", about: "ports for relayed addresses, LOW-HIGH" },
     Key { name: "turn.allowed_peer_ips", default: "[]", about: "CIDR ranges the relay may reach despite the default deny list" },
     Key { name: "turn.denied_peer_ips", default: "[]", about: "CIDR ranges refused besides the default internal ranges" },
-    Key { name: "turn.allow_loopback_peers", default: "false", about: "let the relay reach loopback peers: tests only, never production" },
+    Key {
+        name: "turn.allow_loopback_peers",
+        default: "false",
+        about: "let the relay reach loopback peers: tests only, never production",
+    },
     Key { name: "turn.strict_expiry", default: "false", about: "refuse refreshes once a credential expired (drops long calls)" },
     Key { name: "turn.user_quota", default: "10", about: "relay allocations one user may hold" },
     Key { name: "turn.total_quota", default: "10000", about: "relay allocations in total" },

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use base64::Engine;
+use cromulent_turn::RelayConfig;
 use cromulent_turn::peer_policy::PeerPolicy;
 use cromulent_turn::shell::{RelayServer, ShellConfig, tls_config};
-use cromulent_turn::RelayConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError, TurnProvider};

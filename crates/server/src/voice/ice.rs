@@ -347,12 +347,17 @@ mod tests {
         assert_eq!(list.servers[0].urls, ["stun:chat.example:3478"]);
         assert_eq!(
             list.servers[1].urls,
-            ["turn:chat.example:3478?transport=udp", "turn:chat.example:3478?transport=tcp", "turns:chat.example:5349?transport=tcp"]
+            [
+                "turn:chat.example:3478?transport=udp",
+                "turn:chat.example:3478?transport=tcp",
+                "turns:chat.example:5349?transport=tcp"
+            ]
         );
         assert_eq!(list.servers[1].username.as_deref(), Some("1600:7"));
         assert_eq!(list.expires_at, Some(1600));
         let ports = RelayPorts { udp_tcp: 3478, tls: None };
-        let list = Builtin::new("s".into(), ports, Some(host("turn.example")), 600).ice_servers(7, 1000, &host("x")).await.unwrap();
+        let list =
+            Builtin::new("s".into(), ports, Some(host("turn.example")), 600).ice_servers(7, 1000, &host("x")).await.unwrap();
         assert_eq!(list.servers[1].urls, ["turn:turn.example:3478?transport=udp", "turn:turn.example:3478?transport=tcp"]);
     }
 }

@@ -83,8 +83,9 @@ impl TestApp {
 
     async fn start(config: Config, data_dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
         let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind");
-        let app = App::build(config.clone(), listener).await.expect("server starts");
+        let app = App::build(config, listener).await.expect("server starts");
         let addr = app.local_addr();
+        let config = app.config().clone();
         let shutdown = app.shutdown_token();
         let task = tokio::spawn(async move { app.run().await.expect("server runs") });
         TestApp { addr, config, http: reqwest::Client::new(), shutdown, task: Some(task), _data_dir: data_dir }
@@ -103,6 +104,7 @@ impl TestApp {
         self.stop().await;
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".parse().unwrap();
+        config.turn.listen.set_port(0);
         TestApp::start(config, self._data_dir.clone()).await
     }
 

@@ -9,5 +9,6 @@ mod gateway;
 mod helpers;
 mod lifecycle;
 mod messages;
+mod relay;
 mod turn;
 mod voice;

@@ -41,7 +41,14 @@ async fn joining_lists_participants_and_tells_everyone_who_can_see_the_channel()
     assert_eq!(joined["d"]["channel_id"], lounge.as_str());
     assert_eq!(joined["d"]["participants"], json!([{"user_id": amy.id, "muted": false, "deafened": false, "speaking": false}]));
     assert_eq!(joined["d"]["ice_transport_policy"], "all");
-    assert_eq!(joined["d"]["ice_servers"], json!([]));
+    let relay_port = app.config.turn.listen.port();
+    let servers = &joined["d"]["ice_servers"];
+    assert_eq!(servers[0]["urls"], json!([format!("stun:127.0.0.1:{relay_port}")]), "the built-in relay, named by the host used");
+    assert_eq!(
+        servers[1]["urls"],
+        json!([format!("turn:127.0.0.1:{relay_port}?transport=udp"), format!("turn:127.0.0.1:{relay_port}?transport=tcp")])
+    );
+    assert!(servers[1]["username"].as_str().unwrap().ends_with(&format!(":{}", amy.id)));
     assert_eq!(joined["d"]["ice_degraded"], false);
     let update = voice_update(&mut bob_gateway, &amy).await;
     assert_eq!(update["channel_id"], lounge.as_str());

@@ -294,7 +294,8 @@ fn is_transient(error: &io::Error) -> bool {
 pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> io::Result<Arc<rustls::ServerConfig>> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let invalid = |what: &str, error: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {error}"));
+    let invalid =
+        |what: &str, error: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {error}"));
     let certs = CertificateDer::pem_file_iter(cert)
         .map_err(|e| invalid("turn.tls_cert", &e))?
         .collect::<Result<Vec<_>, _>>()

@@ -1,0 +1,198 @@
+//! The built-in STUN/TURN relay against independent peers from Debian's coturn package:
+//! `turnutils_uclient` allocates and relays over UDP and TCP with credentials from
+//! `GET /voice/ice-servers`, and gets the refusals the relay promises; `turnutils_stunclient`
+//! gets its mapped address. Peers that must be refused are only ever named in control messages.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use cromulent::config::TurnProvider;
+use cromulent_turn::credential::mint;
+use reqwest::Method;
+use tokio::process::{Child, Command};
+
+use crate::helpers::{TestApp, TestUser};
+
+const SECRET: &str = "relay-test-secret";
+
+/// `turnutils_peer`, a UDP echo server on loopback.
+struct EchoPeer {
+    _child: Child,
+    port: u16,
+}
+
+async fn start_echo_peer() -> EchoPeer {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("turnutils_peer")
+        .args(["-L", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("these tests need Debian's coturn package (turnutils_peer); scripts/test installs it");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    EchoPeer { _child: child, port }
+}
+
+/// A server running the built-in relay on loopback, reaching loopback peers (the echo peer).
+async fn relay_app(tweak: impl FnOnce(&mut cromulent::config::Config)) -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.turn.provider = TurnProvider::Builtin;
+        c.turn.secret = SECRET.into();
+        c.turn.allow_loopback_peers = true;
+        tweak(c);
+    })
+    .await
+}
+
+/// The relay's port and the credential the API issues to `user`.
+async fn issued(app: &TestApp, user: &TestUser) -> (u16, String, String) {
+    let (status, body) = app.call(Method::GET, "/voice/ice-servers", Some(&user.token), None).await;
+    assert!(status.is_success(), "{body}");
+    let turn = &body["ice_servers"][1];
+    let url = turn["urls"][0].as_str().unwrap();
+    let port = url.trim_start_matches("turn:127.0.0.1:").split('?').next().unwrap().parse().unwrap();
+    (port, turn["username"].as_str().unwrap().to_owned(), turn["credential"].as_str().unwrap().to_owned())
+}
+
+/// Runs `turnutils_uclient` against the relay; returns whether it exited 0 and what it printed.
+async fn uclient(port: u16, peer: &str, peer_port: u16, extra: &[&str], username: &str, password: &str) -> (bool, String) {
+    let run = Command::new("turnutils_uclient")
+        .args(["-p", &port.to_string(), "-e", peer, "-r", &peer_port.to_string(), "-X", "-c"])
+        .args(extra)
+        .args(["-u", username, "-w", password, "127.0.0.1"])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), run).await.expect("uclient finishes").unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[tokio::test]
+async fn uclient_relays_over_udp_and_tcp_with_credentials_from_the_api() {
+    let peer = start_echo_peer().await;
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    assert!(username.ends_with(&format!(":{}", amy.id)), "{username}");
+    for transport in [&["-n", "20"][..], &["-t", "-n", "20"][..]] {
+        let (ok, text) = uclient(port, "127.0.0.1", peer.port, transport, &username, &password).await;
+        assert!(ok && text.contains("tot_recv_msgs=20") && text.contains("Total lost packets 0"), "{transport:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn stunclient_gets_its_own_address_back() {
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let (port, _, _) = issued(&app, &amy).await;
+    let probe = Command::new("turnutils_stunclient").args(["-p", &port.to_string(), "127.0.0.1"]).kill_on_drop(true).output();
+    let output = tokio::time::timeout(Duration::from_secs(10), probe).await.expect("stunclient answers").unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mapped = text.lines().find_map(|l| l.split("UDP reflexive addr: ").nth(1)).unwrap_or_else(|| panic!("{text}"));
+    let mapped: std::net::SocketAddr = mapped.trim().parse().unwrap();
+    assert_eq!(mapped.ip().to_string(), "127.0.0.1");
+    assert_ne!(mapped.port(), 0);
+    assert_ne!(mapped.port(), port, "the client's port, not the server's");
+}
+
+#[tokio::test]
+async fn wrong_expired_and_unknown_credentials_are_refused() {
+    let peer = start_echo_peer().await;
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    let wrong = mint(b"not-the-secret", &amy.id, now() + 600);
+    let expired = mint(SECRET.as_bytes(), &amy.id, now() - 10);
+    for (what, user, pass) in [
+        ("wrong password", username.as_str(), wrong.password.as_str()),
+        ("expired username", &expired.username, &expired.password),
+        ("unknown user", "mallory", "guess"),
+        ("right username, another's password", &username, &mint(SECRET.as_bytes(), "someone", now() + 600).password),
+    ] {
+        let (ok, text) = uclient(port, "127.0.0.1", peer.port, &["-n", "5"], user, pass).await;
+        assert!(!ok && text.contains("Cannot complete Allocation"), "{what}: {text}");
+    }
+    let (ok, text) = uclient(port, "127.0.0.1", peer.port, &["-n", "5"], &username, &password).await;
+    assert!(ok, "the issued credential still works: {text}");
+}
+
+#[tokio::test]
+async fn internal_peers_get_403_unless_allowed() {
+    let app = relay_app(|c| {
+        c.turn.allowed_peer_ips = vec!["10.99.0.0/16".to_owned()];
+        // A refused client exits without releasing its allocations.
+        c.turn.user_quota = 100;
+    })
+    .await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    // -n 0: the client binds a channel to the peer and sends it nothing, so no packet ever
+    // leaves loopback even if the relay were to wrongly accept.
+    for refused in ["169.254.169.254", "10.1.2.3", "192.168.1.1", "172.17.0.1", "100.64.0.1", "224.0.0.1"] {
+        let (ok, text) = uclient(port, refused, 9, &["-n", "0"], &username, &password).await;
+        assert!(!ok && text.contains("error 403"), "{refused}: {text}");
+    }
+    let (ok, text) = uclient(port, "10.99.1.2", 9, &["-n", "0"], &username, &password).await;
+    assert!(ok && !text.contains("error 403"), "an allowed range is reachable: {text}");
+}
+
+/// Allocates over UDP as a browser does (401 challenge, then a signed retry); the answer's
+/// error code, or `None` for success.
+async fn allocate(port: u16, username: &str, password: &str) -> Option<u16> {
+    use stun_types::attribute::{ErrorCode, Nonce, Realm, Username};
+    use stun_types::message::{IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageWriteVec};
+    use stun_types::prelude::*;
+    use turn_types::attribute::RequestedTransport;
+    use turn_types::message::ALLOCATE;
+
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut exchange = async |request: Vec<u8>| -> Vec<u8> {
+        socket.send(&request).await.unwrap();
+        let len = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf)).await.expect("the relay answers").unwrap();
+        buf[..len].to_vec()
+    };
+    let mut first = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+    first.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+    let challenge = exchange(first.finish()).await;
+    let challenge = Message::from_bytes(&challenge).unwrap();
+    let realm = challenge.attribute::<Realm>().unwrap().realm().to_owned();
+    let nonce = challenge.attribute::<Nonce>().unwrap().nonce().to_owned();
+    let mut signed = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+    signed.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+    signed.add_attribute(&Username::new(username).unwrap()).unwrap();
+    signed.add_attribute(&Realm::new(&realm).unwrap()).unwrap();
+    signed.add_attribute(&Nonce::new(&nonce).unwrap()).unwrap();
+    let key = LongTermKeyCredentials::new(username.to_owned(), password.to_owned(), realm);
+    signed.add_message_integrity(&key.into(), IntegrityAlgorithm::Sha1).unwrap();
+    let answer = exchange(signed.finish()).await;
+    let answer = Message::from_bytes(&answer).unwrap();
+    match answer.class() {
+        MessageClass::Success => None,
+        _ => Some(answer.attribute::<ErrorCode>().unwrap().code()),
+    }
+}
+
+#[tokio::test]
+async fn the_eleventh_allocation_of_one_user_gets_486_and_uclient_sees_it() {
+    let peer = start_echo_peer().await;
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    for n in 1..=10 {
+        assert_eq!(allocate(port, &username, &password).await, None, "allocation {n}");
+    }
+    assert_eq!(allocate(port, &username, &password).await, Some(486), "the eleventh");
+    let (ok, text) = uclient(port, "127.0.0.1", peer.port, &["-n", "2"], &username, &password).await;
+    assert!(!ok && text.contains("error 486"), "uclient is refused too: {text}");
+    let ben = app.register("ben").await;
+    let (_, ben_user, ben_password) = issued(&app, &ben).await;
+    let (ok, text) = uclient(port, "127.0.0.1", peer.port, &["-n", "2"], &ben_user, &ben_password).await;
+    assert!(ok, "the quota is per user: {text}");
+}
