@@ -196,3 +196,27 @@ async fn the_eleventh_allocation_of_one_user_gets_486_and_uclient_sees_it() {
     let (ok, text) = uclient(port, "127.0.0.1", peer.port, &["-n", "2"], &ben_user, &ben_password).await;
     assert!(ok, "the quota is per user: {text}");
 }
+
+#[tokio::test]
+async fn uclient_relays_over_tls_when_a_certificate_is_configured() {
+    let peer = start_echo_peer().await;
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let app = relay_app(|c| {
+        c.turn.tls_cert = cert;
+        c.turn.tls_key = key;
+        c.turn.tls_listen = "127.0.0.1:0".parse().unwrap();
+    })
+    .await;
+    let amy = app.register("amy").await;
+    let (status, body) = app.call(Method::GET, "/voice/ice-servers", Some(&amy.token), None).await;
+    assert!(status.is_success());
+    let tls_port = app.config.turn.tls_listen.port();
+    assert_eq!(body["ice_servers"][1]["urls"][2], format!("turns:127.0.0.1:{tls_port}?transport=tcp"));
+    let (_, username, password) = issued(&app, &amy).await;
+    let (ok, text) = uclient(tls_port, "127.0.0.1", peer.port, &["-t", "-S", "-n", "20"], &username, &password).await;
+    assert!(ok && text.contains("tot_recv_msgs=20") && text.contains("Total lost packets 0"), "{text}");
+}
