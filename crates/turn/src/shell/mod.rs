@@ -1,6 +1,7 @@
-//! The tokio shell around [`Relay`]: UDP listeners (one per local address, so replies leave
-//! from the address the client used), TCP and TLS listeners, one UDP socket per allocation, and
-//! a once-a-second timer. Every decision is the core's; this module only moves bytes.
+//! The tokio shell around [`Relay`]: one worker thread per core (up to four), each with a
+//! single-threaded runtime and its own UDP listeners sharing the port (`SO_REUSEPORT`, one per
+//! local address so replies leave from the address the client used); TCP and TLS listeners;
+//! one UDP socket per allocation; a once-a-second timer. Every decision is the core's.
 
 mod stream;
 
@@ -11,8 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::RngExt;
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
@@ -23,6 +25,8 @@ use crate::relay::{AllocationId, ClientAction, FiveTuple, Now, PEER_HEADROOM, Pe
 const MAX_DATAGRAM: usize = 65_535;
 /// Tries at finding a free relay port before answering 508.
 const PORT_TRIES: usize = 64;
+/// Most worker threads, whatever the core count.
+const MAX_WORKERS: usize = 4;
 
 /// Where the relay listens and how it behaves.
 #[derive(Clone)]
@@ -51,10 +55,9 @@ impl std::fmt::Debug for RelayPort {
     }
 }
 
-/// State the listener and relay tasks share.
+/// State every worker shares.
 struct Shared {
     relay: Mutex<Relay<RelayPort>>,
-    udp: HashMap<SocketAddr, Arc<UdpSocket>>,
     streams: Mutex<HashMap<FiveTuple, mpsc::Sender<Vec<u8>>>>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -66,57 +69,85 @@ impl Shared {
     }
 }
 
+/// One worker thread's view: the shared state and its own UDP listeners, by local address. An
+/// allocation's relay socket is read on the worker that received its Allocate, which is the
+/// worker the kernel steers that client's packets to.
+struct Worker {
+    shared: Arc<Shared>,
+    udp: HashMap<SocketAddr, Arc<UdpSocket>>,
+}
+
 /// A running relay.
 pub struct RelayServer {
-    shared: Arc<Shared>,
     counters: Arc<Counters>,
     udp_port: u16,
     tcp_port: u16,
     tls_port: Option<u16>,
+    running: tokio::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+/// Sockets bound before the workers start, handed to them to register with their runtimes.
+#[derive(Default)]
+struct WorkerSockets {
+    udp: Vec<std::net::UdpSocket>,
+    tcp: Option<std::net::TcpListener>,
+    tls: Option<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
 }
 
 impl RelayServer {
-    /// Binds every listener and starts serving until `shutdown` is cancelled.
+    /// Binds every listener and serves until `shutdown` is cancelled, on worker threads of its
+    /// own: relayed packets never wait behind web or database work, and a packet's whole path
+    /// stays on one core.
     pub async fn start(config: ShellConfig, shutdown: CancellationToken) -> io::Result<RelayServer> {
-        let counters = Arc::new(Counters::default());
-        let (udp, udp_port) = bind_udp_listeners(config.listen).await?;
-        let tcp = TcpListener::bind(SocketAddr::new(config.listen.ip(), udp_port)).await?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
+        let mut sockets: Vec<WorkerSockets> = (0..workers).map(|_| WorkerSockets::default()).collect();
+        let mut port = config.listen.port();
+        for ip in listen_ips(config.listen)? {
+            for worker in &mut sockets {
+                let socket = bind_shared_udp(SocketAddr::new(ip, port))?;
+                port = socket.local_addr()?.port();
+                worker.udp.push(socket);
+            }
+        }
+        let tcp = std::net::TcpListener::bind(SocketAddr::new(config.listen.ip(), port))?;
         let tcp_port = tcp.local_addr()?.port();
-        let tls = match &config.tls {
-            Some((addr, tls)) => Some((TcpListener::bind(addr).await?, tokio_rustls::TlsAcceptor::from(tls.clone()))),
-            None => None,
-        };
-        let tls_port = match &tls {
-            Some((listener, _)) => Some(listener.local_addr()?.port()),
-            None => None,
-        };
+        tcp.set_nonblocking(true)?;
+        sockets[0].tcp = Some(tcp);
+        let mut tls_port = None;
+        if let Some((addr, tls)) = &config.tls {
+            let listener = std::net::TcpListener::bind(addr)?;
+            listener.set_nonblocking(true)?;
+            tls_port = Some(listener.local_addr()?.port());
+            sockets[0].tls = Some((listener, tls.clone()));
+        }
         if config.relay.peer_policy.allows_loopback() {
             tracing::warn!(
                 "turn.allow_loopback_peers is on: the relay will reach this host's own services; never use this in production"
             );
         }
+        let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             relay: Mutex::new(Relay::new(config.relay, counters.clone())),
-            udp: udp.iter().map(|s| (s.local_addr().expect("bound socket"), s.clone())).collect(),
             streams: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
             shutdown: shutdown.clone(),
         });
-        for socket in udp {
-            let shared2 = shared.clone();
-            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(serve_udp(shared2, socket)));
+        let (alive, running) = mpsc::channel::<()>(1);
+        let mut started = Vec::new();
+        for (index, sockets) in sockets.into_iter().enumerate() {
+            let (ready, started_rx) = oneshot::channel::<io::Result<()>>();
+            started.push(started_rx);
+            let shared = shared.clone();
+            let alive = alive.clone();
+            std::thread::Builder::new()
+                .name(format!("turn-relay-{index}"))
+                .spawn(move || run_worker(shared, sockets, index == 0, ready, alive))?;
         }
-        shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tcp(shared.clone(), tcp)));
-        if let Some((listener, acceptor)) = tls {
-            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tls(
-                shared.clone(),
-                listener,
-                acceptor,
-            )));
+        for ready in started {
+            ready.await.map_err(|_| io::Error::other("a relay worker ended during start-up"))??;
         }
-        shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(expire(shared.clone())));
-        tracing::info!(udp_port, tcp_port, ?tls_port, "TURN relay listening");
-        Ok(RelayServer { shared, counters, udp_port, tcp_port, tls_port })
+        tracing::info!(udp_port = port, tcp_port, ?tls_port, workers, "TURN relay listening");
+        Ok(RelayServer { counters, udp_port: port, tcp_port, tls_port, running: tokio::sync::Mutex::new(running) })
     }
 
     /// The UDP listening port (useful when configured as 0).
@@ -139,76 +170,155 @@ impl RelayServer {
         self.counters.clone()
     }
 
-    /// Waits for every task after the shutdown token was cancelled.
+    /// Waits until every worker has stopped after the shutdown token was cancelled.
     pub async fn wait(&self) {
-        self.shared.tasks.close();
-        self.shared.tasks.wait().await;
+        let _ = self.running.lock().await.recv().await;
     }
 }
 
-/// One UDP socket per local address when `listen` is unspecified, else just `listen`.
-async fn bind_udp_listeners(listen: SocketAddr) -> io::Result<(Vec<Arc<UdpSocket>>, u16)> {
-    let ips: Vec<IpAddr> = if listen.ip().is_unspecified() {
-        let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()?
-            .into_iter()
-            .map(|i| i.ip())
-            .filter(|ip| ip.is_ipv4() == listen.is_ipv4() && !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
-            .collect();
-        ips.sort();
-        ips.dedup();
-        ips
-    } else {
-        vec![listen.ip()]
+/// A worker thread: registers its sockets with a runtime of its own and serves them until
+/// shutdown. The first worker also serves TCP, TLS and the expiry timer.
+fn run_worker(
+    shared: Arc<Shared>,
+    sockets: WorkerSockets,
+    first: bool,
+    ready: oneshot::Sender<io::Result<()>>,
+    _alive: mpsc::Sender<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = ready.send(Err(error));
+            return;
+        }
     };
-    let mut port = listen.port();
-    let mut sockets = Vec::new();
-    for ip in ips {
-        let socket = UdpSocket::bind(SocketAddr::new(ip, port)).await?;
-        port = socket.local_addr()?.port();
-        sockets.push(Arc::new(socket));
-    }
-    if sockets.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::AddrNotAvailable, "no local address to listen on"));
-    }
-    Ok((sockets, port))
-}
-
-async fn serve_udp(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
-    let server = socket.local_addr().expect("bound socket");
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        let (len, client) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
-            Err(error) if is_transient(&error) => continue,
+    runtime.block_on(async move {
+        let shutdown = shared.shutdown.clone();
+        let registered = (|| -> io::Result<_> {
+            let udp: Vec<Arc<UdpSocket>> =
+                sockets.udp.into_iter().map(UdpSocket::from_std).map(|s| s.map(Arc::new)).collect::<Result<_, _>>()?;
+            let tcp = sockets.tcp.map(TcpListener::from_std).transpose()?;
+            let tls = match sockets.tls {
+                Some((listener, config)) => Some((TcpListener::from_std(listener)?, tokio_rustls::TlsAcceptor::from(config))),
+                None => None,
+            };
+            Ok((udp, tcp, tls))
+        })();
+        let (udp, tcp, tls) = match registered {
+            Ok(registered) => registered,
             Err(error) => {
-                tracing::error!(%error, "TURN UDP listener failed");
+                let _ = ready.send(Err(error));
                 return;
             }
         };
-        let from = FiveTuple { transport: Transport::Udp, client, server };
-        if let Some(reply) = on_client_packet(&shared, from, &buf[..len]).await {
-            let _ = socket.send_to(&reply, client).await;
+        let worker = Arc::new(Worker {
+            shared: shared.clone(),
+            udp: udp.iter().map(|s| (s.local_addr().expect("bound socket"), s.clone())).collect(),
+        });
+        for socket in udp {
+            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(serve_udp(worker.clone(), socket)));
         }
+        if let Some(tcp) = tcp {
+            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tcp(worker.clone(), tcp)));
+        }
+        if let Some((listener, acceptor)) = tls {
+            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tls(
+                worker.clone(),
+                listener,
+                acceptor,
+            )));
+        }
+        if first {
+            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(expire(shared.clone())));
+        }
+        let _ = ready.send(Ok(()));
+        shutdown.cancelled().await;
+        shared.tasks.close();
+        shared.tasks.wait().await;
+    });
+}
+
+/// Every local address of the listener's family when it is unspecified, else just its IP.
+fn listen_ips(listen: SocketAddr) -> io::Result<Vec<IpAddr>> {
+    if !listen.ip().is_unspecified() {
+        return Ok(vec![listen.ip()]);
+    }
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()?
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|ip| ip.is_ipv4() == listen.is_ipv4() && !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    if ips.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::AddrNotAvailable, "no local address to listen on"));
+    }
+    Ok(ips)
+}
+
+/// A UDP listener that the other workers can bind too (`SO_REUSEPORT`): the kernel spreads
+/// clients across them and keeps each client on one.
+fn bind_shared_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// Reads a listener, answering and forwarding with non-blocking sends: a full send buffer
+/// drops the packet, as the network would.
+async fn serve_udp(worker: Arc<Worker>, socket: Arc<UdpSocket>) {
+    let server = socket.local_addr().expect("bound socket");
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        if socket.readable().await.is_err() {
+            return;
+        }
+        for _ in 0..BATCH {
+            let (len, client) = match socket.try_recv_from(&mut buf) {
+                Ok(received) => received,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if is_transient(&error) => continue,
+                Err(error) => {
+                    tracing::error!(%error, "TURN UDP listener failed");
+                    return;
+                }
+            };
+            let from = FiveTuple { transport: Transport::Udp, client, server };
+            if let Some(reply) = on_client_packet(&worker, from, &buf[..len]) {
+                let _ = socket.try_send_to(&reply, client);
+            }
+        }
+        tokio::task::yield_now().await;
     }
 }
 
+/// Packets handled per wake-up before other sockets get their turn.
+const BATCH: usize = 64;
+
 /// Runs the core on a client packet, does what it says, and returns a reply for the client.
-async fn on_client_packet(shared: &Arc<Shared>, from: FiveTuple, data: &[u8]) -> Option<Vec<u8>> {
+fn on_client_packet(worker: &Arc<Worker>, from: FiveTuple, data: &[u8]) -> Option<Vec<u8>> {
     let now = Now::system();
-    let action = shared.relay().handle_client(from, data, now);
+    let action = worker.shared.relay().handle_client(from, data, now);
     match action {
         ClientAction::Ignore => None,
         ClientAction::Reply(reply) => Some(reply),
         ClientAction::Forward { relay, peer, payload } => {
-            let _ = relay.0.socket.send_to(payload, peer).await;
+            let _ = relay.0.socket.try_send_to(payload, peer);
             None
         }
-        ClientAction::Bind(pending) => Some(bind_allocation(shared, pending, now)),
+        ClientAction::Bind(pending) => Some(bind_allocation(worker, pending, now)),
     }
 }
 
-/// Binds a relay socket in the configured range, starts its reader, and completes the Allocate.
-fn bind_allocation(shared: &Arc<Shared>, pending: Box<PendingAllocation>, now: Now) -> Vec<u8> {
+/// Binds a relay socket in the configured range, starts its reader on this worker, and
+/// completes the Allocate.
+fn bind_allocation(worker: &Arc<Worker>, pending: Box<PendingAllocation>, now: Now) -> Vec<u8> {
+    let shared = &worker.shared;
     let mut relay = shared.relay();
     let ports = relay.config().relay_ports.clone();
     let bound = bind_relay_socket(pending.relay_ip(), &ports, pending.even_port);
@@ -217,7 +327,7 @@ fn bind_allocation(shared: &Arc<Shared>, pending: Box<PendingAllocation>, now: N
         let socket = Arc::new(socket);
         let stop = shared.shutdown.child_token();
         let addr = socket.local_addr().expect("bound socket");
-        let reader = serve_relay_port(shared.clone(), id, socket.clone());
+        let reader = serve_relay_port(worker.clone(), id, socket.clone());
         shared.tasks.spawn(stop.clone().run_until_cancelled_owned(reader));
         (addr, RelayPort(Arc::new(RelayPortInner { socket, _stop: stop.drop_guard() })))
     });
@@ -244,26 +354,55 @@ fn bind_relay_socket(ip: IpAddr, ports: &std::ops::RangeInclusive<u16>, even: bo
     None
 }
 
+thread_local! {
+    /// The worker's one buffer for peer packets, with room in front for a ChannelData header
+    /// and behind for stream padding. Shared by every allocation of the worker, since a
+    /// worker handles one packet at a time; an allocation itself holds no buffer.
+    static PEER_BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; PEER_HEADROOM + MAX_DATAGRAM + 3]);
+}
+
+/// What reading one packet from a relay socket came to.
+enum Read {
+    Relayed,
+    Drained,
+    Closed,
+}
+
 /// Reads what peers send to one allocation's relay socket and passes it to the client.
-async fn serve_relay_port(shared: Arc<Shared>, id: AllocationId, socket: Arc<UdpSocket>) {
-    let mut buf = vec![0u8; PEER_HEADROOM + MAX_DATAGRAM + 3];
+async fn serve_relay_port(worker: Arc<Worker>, id: AllocationId, socket: Arc<UdpSocket>) {
     loop {
-        let (len, peer) = match socket.recv_from(&mut buf[PEER_HEADROOM..PEER_HEADROOM + MAX_DATAGRAM]).await {
-            Ok(received) => received,
-            Err(error) if is_transient(&error) => continue,
-            Err(_) => return,
-        };
-        let now = Now::system();
-        let Some(out) = shared.relay().handle_peer(id, peer, &mut buf, len, now) else { continue };
-        match out.client.transport {
-            Transport::Udp => {
-                if let Some(listener) = shared.udp.get(&out.client.server) {
-                    let _ = listener.send_to(&out.data, out.client.client).await;
-                }
-            }
-            Transport::Tcp | Transport::Tls => send_to_stream(&shared, out.client, out.data.into_owned()),
+        if socket.readable().await.is_err() {
+            return;
         }
+        for _ in 0..BATCH {
+            match PEER_BUFFER.with_borrow_mut(|buf| relay_peer_packet(&worker, id, &socket, buf)) {
+                Read::Relayed => {}
+                Read::Drained => break,
+                Read::Closed => return,
+            }
+        }
+        tokio::task::yield_now().await;
     }
+}
+
+fn relay_peer_packet(worker: &Worker, id: AllocationId, socket: &UdpSocket, buf: &mut [u8]) -> Read {
+    let (len, peer) = match socket.try_recv_from(&mut buf[PEER_HEADROOM..PEER_HEADROOM + MAX_DATAGRAM]) {
+        Ok(received) => received,
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Read::Drained,
+        Err(error) if is_transient(&error) => return Read::Relayed,
+        Err(_) => return Read::Closed,
+    };
+    let now = Now::system();
+    let Some(out) = worker.shared.relay().handle_peer(id, peer, buf, len, now) else { return Read::Relayed };
+    match out.client.transport {
+        Transport::Udp => {
+            if let Some(listener) = worker.udp.get(&out.client.server) {
+                let _ = listener.try_send_to(&out.data, out.client.client);
+            }
+        }
+        Transport::Tcp | Transport::Tls => send_to_stream(&worker.shared, out.client, out.data.into_owned()),
+    }
+    Read::Relayed
 }
 
 fn send_to_stream(shared: &Shared, client: FiveTuple, data: Vec<u8>) {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Shared, on_client_packet};
+use super::{Worker, on_client_packet};
 use crate::relay::{FiveTuple, Transport};
 
 /// Bytes 4..8 of every STUN message.
@@ -24,32 +24,33 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection that sends nothing for this long is closed (a live allocation refreshes well before).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-pub(super) async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
+pub(super) async fn accept_tcp(worker: Arc<Worker>, listener: TcpListener) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else { continue };
         let five = FiveTuple { transport: Transport::Tcp, client, server };
-        shared.tasks.spawn(serve(shared.clone(), stream, five));
+        worker.shared.tasks.spawn(serve(worker.clone(), stream, five));
     }
 }
 
-pub(super) async fn accept_tls(shared: Arc<Shared>, listener: TcpListener, acceptor: TlsAcceptor) {
+pub(super) async fn accept_tls(worker: Arc<Worker>, listener: TcpListener, acceptor: TlsAcceptor) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else { continue };
         let acceptor = acceptor.clone();
-        let shared2 = shared.clone();
-        shared.tasks.spawn(async move {
+        let worker2 = worker.clone();
+        worker.shared.tasks.spawn(async move {
             let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else { return };
-            serve(shared2, stream, FiveTuple { transport: Transport::Tls, client, server }).await;
+            serve(worker2, stream, FiveTuple { transport: Transport::Tls, client, server }).await;
         });
     }
 }
 
 /// Serves one connection until it closes, then ends its allocation.
-async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(shared: Arc<Shared>, stream: S, five: FiveTuple) {
+async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(worker: Arc<Worker>, stream: S, five: FiveTuple) {
+    let shared = &worker.shared;
     let (mut reader, mut writer) = tokio::io::split(stream);
     let (sender, mut outbox) = mpsc::channel::<Vec<u8>>(QUEUE);
     shared.streams.lock().unwrap_or_else(|p| p.into_inner()).insert(five, sender.clone());
@@ -68,7 +69,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(shared: Arc<Shared>, 
                 Ok(Ok(Some(frame))) => frame,
                 _ => return,
             };
-            if let Some(reply) = on_client_packet(&shared, five, frame).await
+            if let Some(reply) = on_client_packet(&worker, five, frame)
                 && sender.send(reply).await.is_err()
             {
                 return;
