@@ -21,22 +21,34 @@ const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 const QUEUE: usize = 256;
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TCP and TLS connections served at once; more are closed on accept, so a flood of idle
+/// connections cannot exhaust memory or file descriptors.
+const MAX_CONNECTIONS: usize = 4096;
 /// A connection that sends nothing for this long is closed (a live allocation refreshes well before).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Connection slots shared by the TCP and TLS listeners.
+static CONNECTIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONNECTIONS);
 
 pub(super) async fn accept_tcp(worker: Arc<Worker>, listener: TcpListener) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
+        let Ok(slot) = CONNECTIONS.try_acquire() else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else { continue };
         let five = FiveTuple { transport: Transport::Tcp, client, server };
-        worker.shared.tasks.spawn(serve(worker.clone(), stream, five));
+        let worker = worker.clone();
+        worker.shared.tasks.clone().spawn(async move {
+            serve(worker, stream, five).await;
+            drop(slot);
+        });
     }
 }
 
 pub(super) async fn accept_tls(worker: Arc<Worker>, listener: TcpListener, acceptor: TlsAcceptor) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
+        let Ok(slot) = CONNECTIONS.try_acquire() else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else { continue };
         let acceptor = acceptor.clone();
@@ -44,6 +56,7 @@ pub(super) async fn accept_tls(worker: Arc<Worker>, listener: TcpListener, accep
         worker.shared.tasks.spawn(async move {
             let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else { return };
             serve(worker2, stream, FiveTuple { transport: Transport::Tls, client, server }).await;
+            drop(slot);
         });
     }
 }
