@@ -1,6 +1,7 @@
-// Voice join benchmark (not a test): with Debian's coturn on loopback and relay-only ICE, how
-// long from clicking a voice channel until the first audio arrives through the relay, over 10
-// joins; and how long after the relay comes back until the call is connected again.
+// Voice join benchmark (not a test): with relay-only ICE, how long from clicking a voice channel
+// until the first audio arrives through the relay, over 10 joins, through the built-in relay and
+// through Debian's coturn in one run; and how long after coturn comes back until a call is
+// connected again.
 // Run: node bench/voice-join.mjs (after `cargo build --release`; set CROMULENT_BIN to use it).
 
 import { randomBytes } from 'node:crypto';
@@ -13,20 +14,23 @@ function percentile(sorted, p) {
 }
 
 const coturn = await Coturn.start(randomBytes(16).toString('hex'));
+const builtin = await Server.start({ CROMULENT_TURN_PROVIDER: 'builtin', CROMULENT_VOICE_FORCE_RELAY: 'true' });
 const server = await Server.start(coturn.serverEnv());
 const browser = await launchBrowser();
-try {
+const join = (page) => page.getByRole('button', { name: 'Join voice channel Lounge' });
+const connected = (page) => page.getByRole('region', { name: 'Voice connection' }).getByRole('status').filter({ hasText: 'Voice connected' });
+
+/** Milliseconds from a guest's click to its first received audio, `JOINS` times, sorted. */
+async function measureJoins(target) {
   const pages = [];
   for (const name of ['host', 'guest']) {
     const context = await browser.newContext();
     await watchPeerConnections(context);
     const page = await context.newPage();
-    await register(page, server.url, name);
+    await register(page, target.url, name);
     pages.push(page);
   }
   const [host, guest] = pages;
-  const join = (page) => page.getByRole('button', { name: 'Join voice channel Lounge' });
-  const connected = (page) => page.getByRole('region', { name: 'Voice connection' }).getByRole('status').filter({ hasText: 'Voice connected' });
   await join(host).click();
   await connected(host).waitFor();
 
@@ -56,10 +60,16 @@ try {
     await guest.getByRole('button', { name: 'Leave voice' }).click();
     await host.locator('.participant', { hasText: 'guest' }).waitFor({ state: 'detached' });
   }
-  joins.sort((a, b) => a - b);
-
-  // Recovery, with a fresh pair so the figure is not coloured by the join loop above.
   await host.getByRole('button', { name: 'Leave voice' }).click();
+  for (const page of pages) await page.context().close();
+  return joins.sort((a, b) => a - b);
+}
+
+try {
+  const viaBuiltin = await measureJoins(builtin);
+  const viaCoturn = await measureJoins(server);
+
+  // Recovery, with a fresh pair so the figure is not coloured by the join loops above.
   const pair = [];
   for (const name of ['left', 'right']) {
     const context = await browser.newContext();
@@ -79,11 +89,15 @@ try {
   for (const page of pair) await connected(page).waitFor({ timeout: 60_000 });
   const recovery = performance.now() - back;
 
-  console.log(`voice join, click → first audio through the relay, ${JOINS} joins:`);
-  console.log(`  median ${percentile(joins, 0.5).toFixed(0)} ms, p95 ${percentile(joins, 0.95).toFixed(0)} ms, min ${joins[0].toFixed(0)} ms, max ${joins.at(-1).toFixed(0)} ms`);
+  console.log(`voice join, click → first audio through the relay, ${JOINS} joins each:`);
+  for (const [relay, joins] of [['built-in', viaBuiltin], ['coturn', viaCoturn]]) {
+    console.log(`  ${relay.padEnd(8)} median ${percentile(joins, 0.5).toFixed(0)} ms, p95 ${percentile(joins, 0.95).toFixed(0)} ms, min ${joins[0].toFixed(0)} ms, max ${joins.at(-1).toFixed(0)} ms`);
+  }
+  console.log(`  median ratio built-in / coturn: ${(percentile(viaBuiltin, 0.5) / percentile(viaCoturn, 0.5)).toFixed(2)}`);
   console.log(`relay restart: relay started → both voice bars connected: ${recovery.toFixed(0)} ms (the relay itself took ${answering.toFixed(0)} ms to answer STUN)`);
 } finally {
   await browser.close();
+  await builtin.stop();
   await server.stop();
   await coturn.stop();
 }
