@@ -3,12 +3,12 @@
 //! channels, quotas and the per-allocation bandwidth budget all live here.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use foldhash::HashMap;
 use stun_types::attribute::{
     ErrorCode, MessageIntegrity, MessageIntegritySha256, Nonce, Realm, UnknownAttributes, Username, XorMappedAddress,
 };
@@ -293,11 +293,11 @@ impl<H: Clone> Relay<H> {
         Relay {
             config,
             nonces,
-            allocations: HashMap::new(),
-            by_client: HashMap::new(),
-            by_relayed: HashMap::new(),
-            relayed_by_port: HashMap::new(),
-            per_user: HashMap::new(),
+            allocations: HashMap::default(),
+            by_client: HashMap::default(),
+            by_relayed: HashMap::default(),
+            relayed_by_port: HashMap::default(),
+            per_user: HashMap::default(),
             next_id: 1,
             counters,
             unauthenticated,
@@ -399,6 +399,7 @@ impl<H: Clone> Relay<H> {
         match outcome {
             Ok(action) => action,
             Err(Refused { code, credentials }) => {
+                tracing::debug!(method = method.value(), code, client = %from.client, "TURN request refused");
                 self.counters.add_refusal(code);
                 let mut out = Message::builder_error(&message, MessageWriteVec::new());
                 let _ = out.add_attribute(&error_code(code));
@@ -452,6 +453,7 @@ impl<H: Clone> Relay<H> {
         if code == ErrorCode::UNAUTHORIZED && message.has_attribute(MessageIntegrity::TYPE) {
             self.counters.add_auth_failure();
         }
+        tracing::debug!(method = message.method().value(), code, client = %from.client, "TURN request challenged");
         self.counters.add_refusal(code);
         let mut out = Message::builder_error(message, MessageWriteVec::new());
         let _ = out.add_attribute(&error_code(code));
@@ -593,9 +595,9 @@ impl<H: Clone> Relay<H> {
             transaction: pending.transaction,
             lifetime: pending.lifetime,
             expires: now.instant + pending.lifetime,
-            permissions: HashMap::new(),
-            channels: HashMap::new(),
-            channel_of_peer: HashMap::new(),
+            permissions: HashMap::default(),
+            channels: HashMap::default(),
+            channel_of_peer: HashMap::default(),
             budget: self.config.allocation_bandwidth.map(|rate| ByteBudget::new(rate, now.instant)),
         };
         *self.per_user.entry(allocation.user.clone()).or_insert(0) += 1;

@@ -58,12 +58,18 @@ impl std::fmt::Debug for RelayPort {
 /// State every worker shares.
 struct Shared {
     relay: Mutex<Relay<RelayPort>>,
+    /// Unix seconds, refreshed every second by the expiry timer, so a packet costs one clock read.
+    unix: std::sync::atomic::AtomicU64,
     streams: Mutex<HashMap<FiveTuple, mpsc::Sender<Vec<u8>>>>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
 
 impl Shared {
+    fn now(&self) -> Now {
+        Now { instant: std::time::Instant::now(), unix: self.unix.load(std::sync::atomic::Ordering::Relaxed) }
+    }
+
     fn relay(&self) -> MutexGuard<'_, Relay<RelayPort>> {
         self.relay.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -128,6 +134,7 @@ impl RelayServer {
         let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             relay: Mutex::new(Relay::new(config.relay, counters.clone())),
+            unix: std::sync::atomic::AtomicU64::new(Now::system().unix),
             streams: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
             shutdown: shutdown.clone(),
@@ -302,7 +309,7 @@ const BATCH: usize = 64;
 
 /// Runs the core on a client packet, does what it says, and returns a reply for the client.
 fn on_client_packet(worker: &Arc<Worker>, from: FiveTuple, data: &[u8]) -> Option<Vec<u8>> {
-    let now = Now::system();
+    let now = worker.shared.now();
     let action = worker.shared.relay().handle_client(from, data, now);
     match action {
         ClientAction::Ignore => None,
@@ -328,7 +335,8 @@ fn bind_allocation(worker: &Arc<Worker>, pending: Box<PendingAllocation>, now: N
         let stop = shared.shutdown.child_token();
         let addr = socket.local_addr().expect("bound socket");
         let reader = serve_relay_port(worker.clone(), id, socket.clone());
-        shared.tasks.spawn(stop.clone().run_until_cancelled_owned(reader));
+        // Not tracked: shutdown cancels it through `stop`, and tracking would cost every poll.
+        tokio::spawn(stop.clone().run_until_cancelled_owned(reader));
         (addr, RelayPort(Arc::new(RelayPortInner { socket, _stop: stop.drop_guard() })))
     });
     if bound.is_none() {
@@ -392,7 +400,7 @@ fn relay_peer_packet(worker: &Worker, id: AllocationId, socket: &UdpSocket, buf:
         Err(error) if is_transient(&error) => return Read::Relayed,
         Err(_) => return Read::Closed,
     };
-    let now = Now::system();
+    let now = worker.shared.now();
     let Some(out) = worker.shared.relay().handle_peer(id, peer, buf, len, now) else { return Read::Relayed };
     match out.client.transport {
         Transport::Udp => {
@@ -416,7 +424,9 @@ async fn expire(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        shared.relay().handle_timeout(Now::system());
+        let now = Now::system();
+        shared.unix.store(now.unix, std::sync::atomic::Ordering::Relaxed);
+        shared.relay().handle_timeout(now);
     }
 }
 
