@@ -7,6 +7,7 @@ pub mod credential;
 pub mod nonce;
 pub mod peer_policy;
 pub mod relay;
+#[cfg(feature = "shell")]
 pub mod shell;
 pub mod source_budget;
 

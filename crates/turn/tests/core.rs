@@ -1,0 +1,669 @@
+//! The relay's sans-IO core driven as a browser or turnutils would drive it, with a fake clock
+//! and no sockets: one test per request type and error path, asserting exact codes and attributes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cromulent_turn::counters::Counters;
+use cromulent_turn::credential::mint;
+use cromulent_turn::peer_policy::PeerPolicy;
+use cromulent_turn::relay::{ClientAction, FiveTuple, Now, PEER_HEADROOM, Relay, RelayConfig, Transport};
+use stun_types::attribute::{
+    ErrorCode, MessageIntegrity, MessageIntegritySha256, Nonce, Realm, UnknownAttributes, Username, XorMappedAddress,
+};
+use stun_types::message::{
+    BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
+    Method,
+};
+use stun_types::prelude::*;
+use turn_types::attribute::{
+    ChannelNumber, Data, Lifetime, RequestedAddressFamily, RequestedTransport, XorPeerAddress, XorRelayedAddress,
+};
+use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
+
+const SECRET: &[u8] = b"core-test-secret";
+const SERVER: &str = "127.0.0.1:3478";
+/// A public address that is only ever a value here: nothing is sent anywhere.
+const PEER: &str = "8.8.8.8:5000";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// A relay with a fake clock, and the test's handle type (a number per relay socket).
+struct Harness {
+    relay: Relay<u32>,
+    counters: Arc<Counters>,
+    now: Now,
+    next_port: u16,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with(|_| {})
+    }
+
+    fn with(tweak: impl FnOnce(&mut RelayConfig)) -> Harness {
+        let mut config = RelayConfig::with_secret(SECRET.to_vec());
+        config.unauthenticated_per_second = 10_000;
+        tweak(&mut config);
+        let counters = Arc::new(Counters::default());
+        let now = Now { instant: Instant::now(), unix: 1_800_000_000 };
+        Harness { relay: Relay::new(config, counters.clone()), counters, now, next_port: 50_000 }
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now.instant += by;
+        self.now.unix += by.as_secs();
+    }
+
+    /// Feeds `bytes` from `client`; completes a Bind with a fresh relay port.
+    fn send(&mut self, client: FiveTuple, bytes: &[u8]) -> Answer {
+        match self.relay.handle_client(client, bytes, self.now) {
+            ClientAction::Ignore => Answer::Nothing,
+            ClientAction::Reply(reply) => Answer::Reply(reply),
+            ClientAction::Forward { relay, peer, payload } => Answer::Forward(relay, peer, payload.to_vec()),
+            ClientAction::Bind(pending) => {
+                self.next_port += 1;
+                let relayed = SocketAddr::new(pending.relay_ip(), self.next_port);
+                Answer::Reply(self.relay.finish_allocation(pending, Some((relayed, u32::from(self.next_port))), self.now))
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Answer {
+    Nothing,
+    Reply(Vec<u8>),
+    Forward(u32, SocketAddr, Vec<u8>),
+}
+
+impl Answer {
+    fn reply(&self) -> Message<'_> {
+        match self {
+            Answer::Reply(bytes) => Message::from_bytes(bytes).expect("replies parse, fingerprint included"),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn code(&self) -> Option<u16> {
+        let reply = self.reply();
+        match reply.class() {
+            MessageClass::Success => None,
+            _ => Some(reply.attribute::<ErrorCode>().expect("errors carry ERROR-CODE").code()),
+        }
+    }
+}
+
+/// A client of the relay on one 5-tuple, with a REST credential.
+struct Client {
+    five: FiveTuple,
+    username: String,
+    password: String,
+    realm: String,
+    nonce: String,
+    algorithm: IntegrityAlgorithm,
+}
+
+impl Client {
+    fn udp(port: u16, user: &str, expiry: i64) -> Client {
+        let credential = mint(SECRET, user, expiry);
+        Client {
+            five: FiveTuple { transport: Transport::Udp, client: addr(&format!("192.0.2.10:{port}")), server: addr(SERVER) },
+            username: credential.username,
+            password: credential.password,
+            realm: String::new(),
+            nonce: String::new(),
+            algorithm: IntegrityAlgorithm::Sha1,
+        }
+    }
+
+    fn valid(port: u16) -> Client {
+        Client::udp(port, "42", 1_800_003_600)
+    }
+
+    fn key(&self) -> MessageIntegrityCredentials {
+        LongTermKeyCredentials::new(self.username.clone(), self.password.clone(), self.realm.clone()).into()
+    }
+
+    /// A request of `method` with `attributes`, signed unless no nonce is known yet.
+    fn request(&self, method: Method, attributes: &[&dyn AttributeWrite]) -> Vec<u8> {
+        let mut out = Message::builder_request(method, MessageWriteVec::new());
+        for attribute in attributes {
+            out.add_attribute(*attribute).unwrap();
+        }
+        if !self.nonce.is_empty() {
+            out.add_attribute(&Username::new(&self.username).unwrap()).unwrap();
+            out.add_attribute(&Realm::new(&self.realm).unwrap()).unwrap();
+            out.add_attribute(&Nonce::new(&self.nonce).unwrap()).unwrap();
+            out.add_message_integrity(&self.key(), self.algorithm).unwrap();
+        }
+        out.add_fingerprint().unwrap();
+        out.finish()
+    }
+
+    /// Learns realm and nonce from a 401 challenge.
+    fn challenge(&mut self, relay: &mut Harness) {
+        let answer = relay.send(self.five, &self.request(ALLOCATE, &[&udp()]));
+        assert_eq!(answer.code(), Some(401));
+        let reply = answer.reply();
+        self.realm = reply.attribute::<Realm>().unwrap().realm().to_owned();
+        self.nonce = reply.attribute::<Nonce>().unwrap().nonce().to_owned();
+    }
+
+    /// Challenge, then a signed Allocate.
+    fn allocate(&mut self, relay: &mut Harness) -> Answer {
+        self.challenge(relay);
+        relay.send(self.five, &self.request(ALLOCATE, &[&udp()]))
+    }
+
+    fn relayed(&mut self, relay: &mut Harness) -> SocketAddr {
+        let answer = self.allocate(relay);
+        assert_eq!(answer.code(), None);
+        let reply = answer.reply();
+        reply.attribute::<XorRelayedAddress>().unwrap().addr(reply.transaction_id())
+    }
+}
+
+fn udp() -> RequestedTransport {
+    RequestedTransport::new(RequestedTransport::UDP)
+}
+
+/// A request carrying XOR-PEER-ADDRESS (which XORs with the transaction id) and more.
+fn with_peer(client: &Client, method: Method, peer: &str, extra: &[&dyn AttributeWrite]) -> Vec<u8> {
+    let mut out = Message::builder_request(method, MessageWriteVec::new());
+    let transaction = out.transaction_id();
+    out.add_attribute(&XorPeerAddress::new(addr(peer), transaction)).unwrap();
+    for attribute in extra {
+        out.add_attribute(*attribute).unwrap();
+    }
+    out.add_attribute(&Username::new(&client.username).unwrap()).unwrap();
+    out.add_attribute(&Realm::new(&client.realm).unwrap()).unwrap();
+    out.add_attribute(&Nonce::new(&client.nonce).unwrap()).unwrap();
+    out.add_message_integrity(&client.key(), client.algorithm).unwrap();
+    out.add_fingerprint().unwrap();
+    out.finish()
+}
+
+fn send_indication(peer: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Message::builder_indication(SEND, MessageWriteVec::new());
+    let transaction = out.transaction_id();
+    out.add_attribute(&XorPeerAddress::new(addr(peer), transaction)).unwrap();
+    out.add_attribute(&Data::new(payload)).unwrap();
+    out.finish()
+}
+
+fn channel_data(number: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = number.to_be_bytes().to_vec();
+    frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[test]
+fn binding_returns_the_clients_address_with_a_fingerprint() {
+    let mut relay = Harness::new();
+    let client = Client::valid(4000);
+    let answer = relay.send(client.five, &client.request(BINDING, &[]));
+    let reply = answer.reply();
+    assert_eq!(reply.class(), MessageClass::Success);
+    assert_eq!(reply.attribute::<XorMappedAddress>().unwrap().addr(reply.transaction_id()), client.five.client);
+    assert!(reply.has_attribute(stun_types::attribute::Fingerprint::TYPE));
+    assert_eq!(relay.counters.snapshot().bindings, 1);
+}
+
+#[test]
+fn allocate_succeeds_with_a_fresh_rest_credential() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    let answer = client.allocate(&mut relay);
+    let reply = answer.reply();
+    assert_eq!(reply.class(), MessageClass::Success);
+    assert_eq!(reply.validate_integrity(&client.key()).unwrap(), IntegrityAlgorithm::Sha1);
+    let relayed = reply.attribute::<XorRelayedAddress>().unwrap().addr(reply.transaction_id());
+    assert_eq!(relayed.ip(), addr(SERVER).ip());
+    assert_eq!(reply.attribute::<Lifetime>().unwrap().seconds(), 600);
+    assert_eq!(reply.attribute::<XorMappedAddress>().unwrap().addr(reply.transaction_id()), client.five.client);
+    assert_eq!(relay.relay.allocation_count(), 1);
+    assert_eq!(relay.counters.snapshot().allocations_active, 1);
+}
+
+#[test]
+fn relayed_addresses_are_advertised_with_the_public_ip() {
+    let mut relay = Harness::with(|c| c.public_ip = Some("203.0.113.9".parse().unwrap()));
+    let relayed = Client::valid(4000).relayed(&mut relay);
+    assert_eq!(relayed.ip().to_string(), "203.0.113.9");
+}
+
+#[test]
+fn allocate_errors_have_the_rfc_codes() {
+    type Case = (&'static str, fn(&mut Harness) -> Option<u16>, u16);
+    let cases: &[Case] = &[
+        (
+            "no integrity",
+            |r| {
+                let client = Client::valid(4000);
+                r.send(client.five, &client.request(ALLOCATE, &[&udp()])).code()
+            },
+            401,
+        ),
+        (
+            "wrong password",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.password = mint(b"other", "42", 1_800_003_600).password;
+                client.allocate(r).code()
+            },
+            401,
+        ),
+        ("expired username", |r| Client::udp(4000, "42", 1_799_999_999).allocate(r).code(), 401),
+        (
+            "username without expiry",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.username = "mallory".to_owned();
+                client.allocate(r).code()
+            },
+            401,
+        ),
+        (
+            "wrong realm",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.challenge(r);
+                client.realm = "elsewhere".to_owned();
+                r.send(client.five, &client.request(ALLOCATE, &[&udp()])).code()
+            },
+            401,
+        ),
+        (
+            "stale nonce",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.challenge(r);
+                r.advance(Duration::from_secs(601));
+                r.send(client.five, &client.request(ALLOCATE, &[&udp()])).code()
+            },
+            438,
+        ),
+        (
+            "forged nonce",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.challenge(r);
+                client.nonce = "0".repeat(40);
+                r.send(client.five, &client.request(ALLOCATE, &[&udp()])).code()
+            },
+            438,
+        ),
+        (
+            "no REQUESTED-TRANSPORT",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.challenge(r);
+                r.send(client.five, &client.request(ALLOCATE, &[])).code()
+            },
+            400,
+        ),
+        (
+            "TCP relay",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.challenge(r);
+                r.send(client.five, &client.request(ALLOCATE, &[&RequestedTransport::new(RequestedTransport::TCP)])).code()
+            },
+            442,
+        ),
+        (
+            "IPv6 relay on an IPv4 listener",
+            |r| {
+                let mut client = Client::valid(4000);
+                client.challenge(r);
+                let family = RequestedAddressFamily::new(stun_types::AddressFamily::IPV6);
+                r.send(client.five, &client.request(ALLOCATE, &[&udp(), &family])).code()
+            },
+            440,
+        ),
+        (
+            "second Allocate on the same 5-tuple",
+            |r| {
+                let mut client = Client::valid(4000);
+                assert_eq!(client.allocate(r).code(), None);
+                r.send(client.five, &client.request(ALLOCATE, &[&udp()])).code()
+            },
+            437,
+        ),
+    ];
+    for (what, run, code) in cases {
+        let mut relay = Harness::new();
+        assert_eq!(run(&mut relay), Some(*code), "{what}");
+        assert_eq!(relay.relay.allocation_count(), usize::from(*what == "second Allocate on the same 5-tuple"), "{what}");
+    }
+}
+
+#[test]
+fn a_wrong_password_counts_as_an_auth_failure() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.password = "nope".to_owned();
+    assert_eq!(client.allocate(&mut relay).code(), Some(401));
+    assert_eq!(relay.counters.snapshot().auth_failures, 1);
+}
+
+#[test]
+fn unknown_comprehension_required_attributes_get_420_listing_them() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    let odd = stun_types::attribute::RawAttribute::new(0x0030.into(), &[0, 0, 0, 0]);
+    let answer = relay.send(client.five, &client.request(ALLOCATE, &[&udp(), &odd]));
+    assert_eq!(answer.code(), Some(420));
+    assert!(answer.reply().attribute::<UnknownAttributes>().unwrap().has_attribute(0x0030.into()));
+}
+
+#[test]
+fn a_retransmitted_allocate_gets_the_same_success() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    let request = client.request(ALLOCATE, &[&udp()]);
+    let first = relay.send(client.five, &request);
+    let again = relay.send(client.five, &request);
+    let (first, again) = (first.reply(), again.reply());
+    assert_eq!(again.class(), MessageClass::Success);
+    assert_eq!(
+        first.attribute::<XorRelayedAddress>().unwrap().addr(first.transaction_id()),
+        again.attribute::<XorRelayedAddress>().unwrap().addr(again.transaction_id())
+    );
+    assert_eq!(relay.relay.allocation_count(), 1);
+}
+
+#[test]
+fn sha256_integrity_is_accepted_and_answered_in_kind() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.algorithm = IntegrityAlgorithm::Sha256;
+    let answer = client.allocate(&mut relay);
+    let reply = answer.reply();
+    assert_eq!(reply.class(), MessageClass::Success);
+    assert!(reply.has_attribute(MessageIntegritySha256::TYPE));
+    assert!(!reply.has_attribute(MessageIntegrity::TYPE));
+    assert_eq!(reply.validate_integrity(&client.key()).unwrap(), IntegrityAlgorithm::Sha256);
+}
+
+#[test]
+fn quotas_answer_486_per_user_and_508_in_total() {
+    let mut relay = Harness::with(|c| c.user_quota = 3);
+    for port in 0..3 {
+        assert_eq!(Client::valid(4000 + port).allocate(&mut relay).code(), None);
+    }
+    assert_eq!(Client::valid(4010).allocate(&mut relay).code(), Some(486));
+    assert_eq!(Client::udp(4011, "43", 1_800_003_600).allocate(&mut relay).code(), None, "another user is not affected");
+    assert_eq!(relay.counters.snapshot().quota_refusals, 1);
+
+    let mut relay = Harness::with(|c| c.total_quota = 2);
+    assert_eq!(Client::udp(4000, "1", 1_800_003_600).allocate(&mut relay).code(), None);
+    assert_eq!(Client::udp(4001, "2", 1_800_003_600).allocate(&mut relay).code(), None);
+    assert_eq!(Client::udp(4002, "3", 1_800_003_600).allocate(&mut relay).code(), Some(508));
+}
+
+#[test]
+fn no_free_relay_port_answers_508() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    let ClientAction::Bind(pending) = relay.relay.handle_client(client.five, &client.request(ALLOCATE, &[&udp()]), relay.now)
+    else {
+        panic!("an authenticated Allocate asks for a relay port");
+    };
+    let reply = relay.relay.finish_allocation(pending, None, relay.now);
+    let reply = Message::from_bytes(&reply).unwrap();
+    assert_eq!(reply.attribute::<ErrorCode>().unwrap().code(), 508);
+    assert_eq!(relay.relay.allocation_count(), 0);
+}
+
+#[test]
+fn refresh_extends_clamps_and_deletes() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    for (asked, granted) in [(60, 600), (1200, 1200), (99_999, 3600)] {
+        let answer = relay.send(client.five, &client.request(REFRESH, &[&Lifetime::new(asked)]));
+        assert_eq!(answer.reply().attribute::<Lifetime>().unwrap().seconds(), granted, "asked {asked}");
+    }
+    let answer = relay.send(client.five, &client.request(REFRESH, &[&Lifetime::new(0)]));
+    assert_eq!(answer.code(), None);
+    assert_eq!(relay.relay.allocation_count(), 0);
+    let answer = relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, PEER, &[]));
+    assert_eq!(answer.code(), Some(437), "no allocation any more");
+}
+
+#[test]
+fn refresh_after_the_credential_expired_works_unless_strict() {
+    for (strict, expected) in [(false, None), (true, Some(401))] {
+        let mut relay = Harness::with(|c| c.strict_expiry = strict);
+        let mut client = Client::udp(4000, "42", 1_800_000_060);
+        client.relayed(&mut relay);
+        relay.advance(Duration::from_secs(120));
+        client.challenge_nonce_only(&mut relay);
+        let answer = relay.send(client.five, &client.request(REFRESH, &[&Lifetime::new(600)]));
+        assert_eq!(answer.code(), expected, "strict_expiry = {strict}");
+    }
+}
+
+impl Client {
+    /// A fresh nonce without allocating (a Refresh signed with an old nonce gets 438 and one).
+    fn challenge_nonce_only(&mut self, relay: &mut Harness) {
+        let answer = relay.send(self.five, &self.request(REFRESH, &[]));
+        if answer.code() == Some(438) {
+            self.nonce = answer.reply().attribute::<Nonce>().unwrap().nonce().to_owned();
+        }
+    }
+}
+
+#[test]
+fn requests_on_an_allocation_need_its_own_username_and_an_allocation() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    let mut other = Client::udp(4000, "43", 1_800_003_600);
+    other.realm = client.realm.clone();
+    other.nonce = client.nonce.clone();
+    assert_eq!(relay.send(other.five, &other.request(REFRESH, &[])).code(), Some(441));
+    let mut stranger = Client::valid(4001);
+    stranger.challenge(&mut relay);
+    assert_eq!(relay.send(stranger.five, &stranger.request(REFRESH, &[])).code(), Some(437));
+}
+
+#[test]
+fn create_permission_follows_the_peer_policy() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    for (peer, code) in [
+        ("169.254.169.254:80", Some(403)),
+        ("10.0.0.1:80", Some(403)),
+        ("127.0.0.1:80", Some(403)),
+        ("192.168.1.1:80", Some(403)),
+        ("[::ffff:10.0.0.1]:80", Some(443)),
+        ("[2001:db8::1]:80", Some(443)),
+        (PEER, None),
+    ] {
+        assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, peer, &[])).code(), code, "{peer}");
+    }
+    assert_eq!(relay.counters.snapshot().peers_refused, 4);
+    assert_eq!(relay.send(client.five, &client.request(CREATE_PERMISSION, &[])).code(), Some(400), "no peer");
+
+    let mut relay = Harness::with(|c| c.peer_policy = PeerPolicy::new(vec!["10.0.0.0/24".parse().unwrap()], vec![], false));
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, "10.0.0.1:80", &[])).code(), None);
+}
+
+#[test]
+fn channel_bind_checks_numbers_and_clashes_then_carries_channel_data() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    for bad in [0x3FFF, 0x8000] {
+        let answer = relay.send(client.five, &with_peer(&client, CHANNEL_BIND, PEER, &[&ChannelNumber::new(bad)]));
+        assert_eq!(answer.code(), Some(400), "{bad:#x}");
+    }
+    let bind = |relay: &mut Harness, number: u16, peer: &str| {
+        relay.send(client.five, &with_peer(&client, CHANNEL_BIND, peer, &[&ChannelNumber::new(number)])).code()
+    };
+    assert_eq!(bind(&mut relay, 0x4001, PEER), None);
+    assert_eq!(bind(&mut relay, 0x4001, PEER), None, "rebinding refreshes");
+    assert_eq!(bind(&mut relay, 0x4001, "8.8.4.4:5000"), Some(400), "the number is taken by another peer");
+    assert_eq!(bind(&mut relay, 0x4002, PEER), Some(400), "the peer has another number");
+    assert_eq!(bind(&mut relay, 0x4003, "169.254.169.254:80"), Some(403));
+
+    match relay.send(client.five, &channel_data(0x4001, b"voice")) {
+        Answer::Forward(socket, peer, payload) => {
+            assert_eq!(socket, u32::from(relay.next_port), "through the allocation's own relay socket");
+            assert_eq!(peer, addr(PEER));
+            assert_eq!(payload, b"voice");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(relay.send(client.five, &channel_data(0x4005, b"voice")), Answer::Nothing), "unbound channel");
+}
+
+#[test]
+fn send_indications_need_a_permission() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert!(matches!(relay.send(client.five, &send_indication(PEER, b"hi")), Answer::Nothing));
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, PEER, &[])).code(), None);
+    match relay.send(client.five, &send_indication(PEER, b"hi")) {
+        Answer::Forward(_, peer, payload) => assert_eq!((peer, payload.as_slice()), (addr(PEER), &b"hi"[..])),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(relay.counters.snapshot().packets_to_peers, 1);
+}
+
+/// Puts `payload` where the shell would receive it and runs the core on it.
+fn from_peer(relay: &mut Harness, id: u64, peer: &str, payload: &[u8]) -> Option<(FiveTuple, Vec<u8>)> {
+    let mut buf = vec![0u8; PEER_HEADROOM + payload.len() + 3];
+    buf[PEER_HEADROOM..PEER_HEADROOM + payload.len()].copy_from_slice(payload);
+    let now = relay.now;
+    let id = cromulent_turn::relay::AllocationId(id);
+    relay.relay.handle_peer(id, addr(peer), &mut buf, payload.len(), now).map(|out| (out.client, out.data.into_owned()))
+}
+
+#[test]
+fn peer_data_becomes_channel_data_or_a_data_indication() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert_eq!(from_peer(&mut relay, 1, PEER, b"early"), None, "no permission yet");
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, PEER, &[])).code(), None);
+    let (to, data) = from_peer(&mut relay, 1, PEER, b"hello").unwrap();
+    assert_eq!(to, client.five);
+    let indication = Message::from_bytes(&data).unwrap();
+    assert_eq!(indication.method(), DATA);
+    assert_eq!(indication.attribute::<XorPeerAddress>().unwrap().addr(indication.transaction_id()), addr(PEER));
+    assert_eq!(indication.attribute::<Data>().unwrap().data(), b"hello");
+
+    assert_eq!(relay.send(client.five, &with_peer(&client, CHANNEL_BIND, PEER, &[&ChannelNumber::new(0x4000)])).code(), None);
+    let (_, data) = from_peer(&mut relay, 1, PEER, b"hello").unwrap();
+    assert_eq!(data, channel_data(0x4000, b"hello"), "UDP: no padding");
+    assert_eq!(from_peer(&mut relay, 1, "8.8.4.4:1", b"x"), None, "another peer has no permission");
+}
+
+#[test]
+fn channel_data_to_stream_clients_is_padded_to_four_bytes() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.five.transport = Transport::Tcp;
+    client.relayed(&mut relay);
+    assert_eq!(relay.send(client.five, &with_peer(&client, CHANNEL_BIND, PEER, &[&ChannelNumber::new(0x4000)])).code(), None);
+    let (_, data) = from_peer(&mut relay, 1, PEER, b"hello").unwrap();
+    let mut padded = channel_data(0x4000, b"hello");
+    padded.extend_from_slice(&[0, 0, 0]);
+    assert_eq!(data, padded);
+}
+
+#[test]
+fn lifetimes_expire_allocations_and_permissions() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, PEER, &[])).code(), None);
+    relay.advance(Duration::from_secs(301));
+    relay.relay.handle_timeout(relay.now);
+    assert_eq!(from_peer(&mut relay, 1, PEER, b"late"), None, "the permission lapsed after 300 s");
+    assert_eq!(relay.relay.allocation_count(), 1);
+    relay.advance(Duration::from_secs(300));
+    relay.relay.handle_timeout(relay.now);
+    assert_eq!(relay.relay.allocation_count(), 0, "the allocation lapsed after 600 s");
+    assert_eq!(relay.counters.snapshot().allocations_active, 0);
+}
+
+#[test]
+fn bandwidth_beyond_the_budget_is_dropped() {
+    let mut relay = Harness::with(|c| c.allocation_bandwidth = Some(1000));
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert_eq!(relay.send(client.five, &with_peer(&client, CHANNEL_BIND, PEER, &[&ChannelNumber::new(0x4000)])).code(), None);
+    let forwarded =
+        (0..20).filter(|_| matches!(relay.send(client.five, &channel_data(0x4000, &[0; 200])), Answer::Forward(..))).count();
+    assert_eq!(forwarded, 5, "one second of budget is 1000 bytes");
+    relay.advance(Duration::from_secs(1));
+    assert!(matches!(relay.send(client.five, &channel_data(0x4000, &[0; 200])), Answer::Forward(..)), "refilled");
+}
+
+#[test]
+fn unauthenticated_answers_are_rate_limited_per_source() {
+    let mut relay = Harness::with(|c| c.unauthenticated_per_second = 5);
+    let client = Client::valid(4000);
+    let answered = (0..50).filter(|_| matches!(relay.send(client.five, &client.request(BINDING, &[])), Answer::Reply(_))).count();
+    assert_eq!(answered, 10, "a burst of twice the rate");
+}
+
+#[test]
+fn the_relay_reaches_its_own_relayed_addresses_even_when_private() {
+    let mut relay = Harness::new();
+    let mut first = Client::valid(4000);
+    let mut second = Client::valid(4001);
+    let _ = first.relayed(&mut relay);
+    let second_relayed = second.relayed(&mut relay);
+    assert!(second_relayed.ip().is_loopback(), "the relayed address is in a denied range");
+    let answer = relay.send(first.five, &with_peer(&first, CREATE_PERMISSION, &second_relayed.to_string(), &[]));
+    assert_eq!(answer.code(), None);
+}
+
+#[test]
+fn malformed_packets_never_panic_and_get_400_or_silence() {
+    let mut relay = Harness::new();
+    let client = Client::valid(4000);
+    let good = client.request(BINDING, &[]);
+    let mut truncated = good.clone();
+    truncated.truncate(good.len() - 4);
+    let mut bad_fingerprint = good.clone();
+    *bad_fingerprint.last_mut().unwrap() ^= 0xFF;
+    let mut long_length = good.clone();
+    long_length[3] = 0xFF;
+    for (what, bytes) in [
+        ("empty", vec![]),
+        ("one byte", vec![0]),
+        ("header only, wrong cookie", vec![0; 20]),
+        ("truncated", truncated),
+        ("bad fingerprint", bad_fingerprint),
+        ("length beyond the datagram", long_length),
+        ("short channel data", vec![0x40, 0x00, 0x00, 0x10, 1]),
+        ("junk", b"\xC0junk that is not TURN at all".to_vec()),
+    ] {
+        match relay.send(client.five, &bytes) {
+            Answer::Nothing => {}
+            Answer::Reply(_) => {
+                let answer = relay.send(client.five, &bytes);
+                assert_eq!(answer.code(), Some(400), "{what}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
