@@ -3,7 +3,7 @@
 // a temp folder when a test fails.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -76,7 +76,7 @@ export class Server {
 }
 
 /** Launches headless Chromium with flags that keep it off the network, and a fake microphone. */
-export function launchBrowser() {
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -91,8 +91,33 @@ export function launchBrowser() {
       '--disable-sync',
       '--disable-quic',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
+}
+
+/** Writes a mono 16-bit 48 kHz WAV of a steady tone (`seconds` long) to a temp file, for
+ * `--use-file-for-fake-audio-capture`: a microphone that is always talking. */
+export function writeToneWav(seconds = 1, hz = 440, amplitude = 0.3) {
+  const rate = 48_000;
+  const samples = rate * seconds;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  const path = join(mkdtempSync(join(tmpdir(), 'cromulent-e2e-audio-')), 'tone.wav');
+  writeFileSync(path, wav);
+  return path;
 }
 
 /** Writes a screenshot of each page to a fresh temp folder and returns the folder. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Coturn, launchBrowser, peerStats, register, Server, watchPeerConnections, withScreenshots } from './harness.mjs';
+import { Coturn, launchBrowser, peerStats, register, Server, watchPeerConnections, withScreenshots, writeToneWav } from './harness.mjs';
 
 let browser;
 let coturn;
@@ -260,6 +260,38 @@ test('credentials are refreshed before they expire, so someone joining later sti
       await assertRelayedAudio(amy, 1);
     });
   } finally {
+    await server.stop();
+  }
+});
+
+test('the speaking ring follows the microphone: lit while someone talks, gone while they are muted', async () => {
+  // Chromium's default fake microphone only beeps now and then; a looped steady tone talks all the time.
+  const talking = await launchBrowser([`--use-file-for-fake-audio-capture=${writeToneWav()}`]);
+  const server = await Server.start(builtinRelay);
+  try {
+    await withScreenshots('voice-speaking', async (pages) => {
+      const context = await talking.newContext();
+      await watchPeerConnections(context);
+      const amy = await context.newPage();
+      pages.amy = amy;
+      await register(amy, server.url, 'amy');
+      const bob = await person(server, 'bob', pages);
+      await joinButton(amy, 'Lounge').click();
+      await joinButton(bob, 'Lounge').click();
+      for (const page of [amy, bob]) await waitForBar(page, 'Voice connected — Lounge');
+
+      const amyOnBobsScreen = bob.locator('.participant', { hasText: 'amy' });
+      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ timeout: 10_000 });
+      await bar(amy).getByRole('button', { name: 'Mute' }).click();
+      await amyOnBobsScreen.getByText('muted').waitFor();
+      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ state: 'detached', timeout: 10_000 });
+      await bob.waitForTimeout(1500);
+      assert.equal(await amyOnBobsScreen.and(bob.locator('.speaking')).count(), 0, 'a muted user never shows as speaking');
+      await bar(amy).getByRole('button', { name: 'Unmute' }).click();
+      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ timeout: 10_000 });
+    });
+  } finally {
+    await talking.close();
     await server.stop();
   }
 });
