@@ -87,8 +87,9 @@ impl Now {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AllocationId(pub u64);
 
-/// Settings of the core (the shell turns configuration into this).
-#[derive(Debug, Clone)]
+/// Settings of the core (the shell turns configuration into this). Its `Debug` leaves the
+/// secrets out, so it can be logged.
+#[derive(Clone)]
 pub struct RelayConfig {
     /// The realm clients echo in their long-term credentials.
     pub realm: String,
@@ -116,6 +117,22 @@ pub struct RelayConfig {
     pub relay_ports: RangeInclusive<u16>,
     /// Unauthenticated requests answered per second per source address.
     pub unauthenticated_per_second: u32,
+}
+
+impl std::fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("realm", &self.realm)
+            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
+            .field("strict_expiry", &self.strict_expiry)
+            .field("user_quota", &self.user_quota)
+            .field("total_quota", &self.total_quota)
+            .field("allocation_bandwidth", &self.allocation_bandwidth)
+            .field("peer_policy", &self.peer_policy)
+            .field("public_ip", &self.public_ip)
+            .field("relay_ports", &self.relay_ports)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RelayConfig {

@@ -203,6 +203,13 @@ fn channel_data(number: u16, payload: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+fn the_configuration_never_shows_its_secret() {
+    let shown = format!("{:?}", RelayConfig::with_secret(SECRET.to_vec()));
+    assert!(!shown.contains("core-test-secret") && !shown.contains("99, 111, 114, 101"), "{shown}");
+    assert!(shown.contains("redacted"));
+}
+
+#[test]
 fn binding_returns_the_clients_address_with_a_fingerprint() {
     let mut relay = Harness::new();
     let client = Client::valid(4000);
