@@ -230,7 +230,24 @@ struct Allocation<H> {
     permissions: HashMap<IpAddr, Instant>,
     channels: HashMap<u16, Channel>,
     channel_of_peer: HashMap<SocketAddr, u16>,
-    budget: Option<ByteBudget>,
+    /// Byte budgets towards peers and towards the client, when bandwidth is capped.
+    budgets: Option<[ByteBudget; 2]>,
+}
+
+/// Which way a relayed packet goes; each has its own byte budget.
+#[derive(Clone, Copy)]
+enum Direction {
+    ToPeer = 0,
+    ToClient = 1,
+}
+
+impl<H> Allocation<H> {
+    /// Whether a packet of `len` bytes to or from `peer` may pass: a live permission for the
+    /// peer's address, and room in that direction's budget.
+    fn admit(&mut self, peer: SocketAddr, len: usize, direction: Direction, now: Instant) -> bool {
+        let permitted = self.permissions.get(&peer.ip()).is_some_and(|&until| until > now);
+        permitted && self.budgets.as_mut().is_none_or(|budgets| budgets[direction as usize].take(len, now))
+    }
 }
 
 /// A token bucket in bytes with one second of burst.
@@ -615,7 +632,10 @@ impl<H: Clone> Relay<H> {
             permissions: HashMap::default(),
             channels: HashMap::default(),
             channel_of_peer: HashMap::default(),
-            budget: self.config.allocation_bandwidth.map(|rate| ByteBudget::new(rate, now.instant)),
+            budgets: self
+                .config
+                .allocation_bandwidth
+                .map(|rate| [ByteBudget::new(rate, now.instant), ByteBudget::new(rate, now.instant)]),
         };
         *self.per_user.entry(allocation.user.clone()).or_insert(0) += 1;
         self.by_client.insert(allocation.client, id);
@@ -789,14 +809,7 @@ impl<H: Clone> Relay<H> {
     ) -> Option<ToClient<'b>> {
         let peer = self.outward(peer);
         let allocation = self.allocations.get_mut(&id)?;
-        let permitted = allocation.permissions.get(&peer.ip()).is_some_and(|&until| until > now.instant);
-        if !permitted {
-            self.counters.add_dropped();
-            return None;
-        }
-        if let Some(budget) = &mut allocation.budget
-            && !budget.take(len, now.instant)
-        {
+        if !allocation.admit(peer, len, Direction::ToClient, now.instant) {
             self.counters.add_dropped();
             return None;
         }
@@ -890,14 +903,7 @@ fn forward_to_peer<'a, H: Clone>(
     payload: &'a [u8],
     now: Now,
 ) -> ClientAction<'a, H> {
-    let permitted = allocation.permissions.get(&peer.ip()).is_some_and(|&until| until > now.instant);
-    if !permitted {
-        counters.add_dropped();
-        return ClientAction::Ignore;
-    }
-    if let Some(budget) = &mut allocation.budget
-        && !budget.take(payload.len(), now.instant)
-    {
+    if !allocation.admit(peer, payload.len(), Direction::ToPeer, now.instant) {
         counters.add_dropped();
         return ClientAction::Ignore;
     }

@@ -611,7 +611,7 @@ fn lifetimes_expire_allocations_and_permissions() {
 }
 
 #[test]
-fn bandwidth_beyond_the_budget_is_dropped() {
+fn bandwidth_beyond_the_budget_is_dropped_per_direction() {
     let mut relay = Harness::with(|c| c.allocation_bandwidth = Some(1000));
     let mut client = Client::valid(4000);
     client.relayed(&mut relay);
@@ -619,6 +619,7 @@ fn bandwidth_beyond_the_budget_is_dropped() {
     let forwarded =
         (0..20).filter(|_| matches!(relay.send(client.five, &channel_data(0x4000, &[0; 200])), Answer::Forward(..))).count();
     assert_eq!(forwarded, 5, "one second of budget is 1000 bytes");
+    assert!(from_peer(&mut relay, 1, PEER, &[0; 200]).is_some(), "the other direction has its own budget");
     relay.advance(Duration::from_secs(1));
     assert!(matches!(relay.send(client.five, &channel_data(0x4000, &[0; 200])), Answer::Forward(..)), "refilled");
 }

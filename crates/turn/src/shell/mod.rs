@@ -61,6 +61,8 @@ struct Shared {
     /// Unix seconds, refreshed every second by the expiry timer, so a packet costs one clock read.
     unix: std::sync::atomic::AtomicU64,
     streams: Mutex<HashMap<FiveTuple, mpsc::Sender<Vec<u8>>>>,
+    /// Slots for TCP and TLS connections.
+    connections: Arc<tokio::sync::Semaphore>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -136,6 +138,7 @@ impl RelayServer {
             relay: Mutex::new(Relay::new(config.relay, counters.clone())),
             unix: std::sync::atomic::AtomicU64::new(Now::system().unix),
             streams: Mutex::new(HashMap::new()),
+            connections: Arc::new(tokio::sync::Semaphore::new(stream::MAX_CONNECTIONS)),
             tasks: TaskTracker::new(),
             shutdown: shutdown.clone(),
         });

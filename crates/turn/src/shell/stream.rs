@@ -23,17 +23,14 @@ const QUEUE: usize = 256;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TCP and TLS connections served at once; more are closed on accept, so a flood of idle
 /// connections cannot exhaust memory or file descriptors.
-const MAX_CONNECTIONS: usize = 4096;
+pub(super) const MAX_CONNECTIONS: usize = 4096;
 /// A connection that sends nothing for this long is closed (a live allocation refreshes well before).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-
-/// Connection slots shared by the TCP and TLS listeners.
-static CONNECTIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONNECTIONS);
 
 pub(super) async fn accept_tcp(worker: Arc<Worker>, listener: TcpListener) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
-        let Ok(slot) = CONNECTIONS.try_acquire() else { continue };
+        let Ok(slot) = worker.shared.connections.clone().try_acquire_owned() else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else { continue };
         let five = FiveTuple { transport: Transport::Tcp, client, server };
@@ -48,7 +45,7 @@ pub(super) async fn accept_tcp(worker: Arc<Worker>, listener: TcpListener) {
 pub(super) async fn accept_tls(worker: Arc<Worker>, listener: TcpListener, acceptor: TlsAcceptor) {
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
-        let Ok(slot) = CONNECTIONS.try_acquire() else { continue };
+        let Ok(slot) = worker.shared.connections.clone().try_acquire_owned() else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else { continue };
         let acceptor = acceptor.clone();
