@@ -66,6 +66,8 @@ impl AppState {
         create_private_dir(&config.data_dir)?;
         let shutdown = CancellationToken::new();
         let relay = crate::relay::start(&mut config, shutdown.clone()).await?.map(Arc::new);
+        // If anything below fails, the relay's threads must stop with it.
+        let stop_relay_on_error = shutdown.clone().drop_guard();
         let store = Store::open(&config.database_url()).await?;
         let hub = Hub::new(HubLimits {
             replay_frames: config.gateway.replay_frames,
@@ -75,6 +77,7 @@ impl AppState {
         let ids = IdGenerator::starting_after(store.max_id().await?);
         let chat = Chat::new(store, hub, Arc::new(ids), &config);
         chat.create_default_channels().await?;
+        stop_relay_on_error.disarm();
         Ok(AppState { chat, config: Arc::new(config), shutdown, connections: TaskTracker::new(), relay })
     }
 
@@ -85,7 +88,11 @@ impl AppState {
             .get(header::HOST)
             .and_then(|value| value.to_str().ok())
             .and_then(RequestHost::parse)
-            .or_else(|| RequestHost::parse(&self.config.listen.ip().to_string()))
+            .or_else(|| {
+                // Written as a socket address, so an IPv6 listener comes out bracketed.
+                let ip = self.config.listen.ip();
+                (!ip.is_unspecified()).then(|| RequestHost::parse(&SocketAddr::new(ip, 0).to_string())).flatten()
+            })
             .unwrap_or_else(|| RequestHost::parse("localhost").expect("a valid host"))
     }
 }
