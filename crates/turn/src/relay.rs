@@ -484,7 +484,8 @@ impl<H: Clone> Relay<H> {
         if !self.unauthenticated.take(from.client.ip(), now.instant) {
             return ClientAction::Ignore;
         }
-        if code == ErrorCode::UNAUTHORIZED && message.has_attribute(MessageIntegrity::TYPE) {
+        let signed = message.has_attribute(MessageIntegrity::TYPE) || message.has_attribute(MessageIntegritySha256::TYPE);
+        if code == ErrorCode::UNAUTHORIZED && signed {
             self.counters.add_auth_failure();
         }
         tracing::debug!(method = message.method().value(), code, client = %from.client, "TURN request challenged");
@@ -615,8 +616,9 @@ impl<H: Clone> Relay<H> {
             return refuse(ErrorCode::INSUFFICIENT_CAPACITY);
         };
         if self.by_client.contains_key(&pending.client) || over_quota {
-            self.counters.add_refusal(ErrorCode::ALLOCATION_MISMATCH);
-            return refuse(if over_quota { ErrorCode::ALLOCATION_QUOTA_REACHED } else { ErrorCode::ALLOCATION_MISMATCH });
+            let code = if over_quota { ErrorCode::ALLOCATION_QUOTA_REACHED } else { ErrorCode::ALLOCATION_MISMATCH };
+            self.counters.add_refusal(code);
+            return refuse(code);
         }
         let id = pending.id;
         let allocation = Allocation {
@@ -779,11 +781,10 @@ impl<H: Clone> Relay<H> {
         inward(&self.config, &self.relayed_by_port, peer)
     }
 
+    /// A permission covers every port of the peer's IP, so a Send is checked against the policy
+    /// too: a hairpin permission for one of our relayed addresses must not open the host's
+    /// other ports.
     fn handle_send<'a>(&mut self, from: FiveTuple, message: &Message, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
-        let Some(allocation) = self.by_client.get(&from).and_then(|id| self.allocations.get_mut(id)) else {
-            self.counters.add_dropped();
-            return ClientAction::Ignore;
-        };
         let (Ok(peer), Some((offset, raw))) =
             (message.attribute::<XorPeerAddress>(), message.raw_attribute_and_offset(Data::TYPE))
         else {
@@ -791,6 +792,14 @@ impl<H: Clone> Relay<H> {
             return ClientAction::Ignore;
         };
         let peer = peer.addr(message.transaction_id());
+        if !self.peer_allowed(peer) {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        }
+        let Some(allocation) = self.by_client.get(&from).and_then(|id| self.allocations.get_mut(id)) else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
         let start = offset + 4;
         let payload = &data[start..start + usize::from(raw.header.length())];
         let destination = inward(&self.config, &self.relayed_by_port, peer);
@@ -813,9 +822,13 @@ impl<H: Clone> Relay<H> {
             self.counters.add_dropped();
             return None;
         }
-        self.counters.add_to_client(len);
         let client = allocation.client;
         let channel = allocation.channel_of_peer.get(&peer).filter(|n| allocation.channels[n].expires > now.instant);
+        if channel.is_none() && len > max_data_indication_payload(peer) {
+            self.counters.add_dropped();
+            return None;
+        }
+        self.counters.add_to_client(len);
         if let Some(&number) = channel {
             buf[..2].copy_from_slice(&number.to_be_bytes());
             buf[2..4].copy_from_slice(&(len as u16).to_be_bytes());
@@ -891,6 +904,13 @@ fn inward(config: &RelayConfig, relayed_by_port: &HashMap<u16, SocketAddr>, peer
         Some(public) if public == peer.ip() => relayed_by_port.get(&peer.port()).copied().unwrap_or(peer),
         _ => peer,
     }
+}
+
+/// The largest payload a Data indication from `peer` can carry: STUN's 16-bit length (a
+/// multiple of 4) less XOR-PEER-ADDRESS and the DATA header. Longer ones would wrap the length.
+fn max_data_indication_payload(peer: SocketAddr) -> usize {
+    let xor_peer_address = if peer.is_ipv4() { 4 + 8 } else { 4 + 20 };
+    0xFFFC - xor_peer_address - 4
 }
 
 /// Sends to `destination` if the permission for `peer` (as the client named it) and the byte

@@ -514,13 +514,14 @@ fn channel_bind_checks_numbers_and_clashes_then_carries_channel_data() {
     let mut relay = Harness::new();
     let mut client = Client::valid(4000);
     client.relayed(&mut relay);
-    for bad in [0x3FFF, 0x8000] {
-        let answer = relay.send(client.five, &with_peer(&client, CHANNEL_BIND, PEER, &[&ChannelNumber::new(bad)]));
-        assert_eq!(answer.code(), Some(400), "{bad:#x}");
-    }
     let bind = |relay: &mut Harness, number: u16, peer: &str| {
         relay.send(client.five, &with_peer(&client, CHANNEL_BIND, peer, &[&ChannelNumber::new(number)])).code()
     };
+    for bad in [0x0000, 0x3FFF, 0x8000, 0xFFFF] {
+        assert_eq!(bind(&mut relay, bad, PEER), Some(400), "{bad:#x}");
+    }
+    assert_eq!(relay.send(client.five, &with_peer(&client, CHANNEL_BIND, PEER, &[])).code(), Some(400), "no number");
+    assert_eq!(bind(&mut relay, 0x5000, "8.8.4.4:5000"), None, "RFC 5766 and coturn allow up to 0x7FFF");
     assert_eq!(bind(&mut relay, 0x4001, PEER), None);
     assert_eq!(bind(&mut relay, 0x4001, PEER), None, "rebinding refreshes");
     assert_eq!(bind(&mut relay, 0x4001, "8.8.4.4:5000"), Some(400), "the number is taken by another peer");
@@ -655,8 +656,12 @@ fn malformed_packets_never_panic_and_get_400_or_silence() {
     *bad_fingerprint.last_mut().unwrap() ^= 0xFF;
     let mut long_length = good.clone();
     long_length[3] = 0xFF;
+    let mut cut_attribute = client.request(BINDING, &[&Username::new("1:someone").unwrap()]);
+    cut_attribute.truncate(24);
+    cut_attribute[3] = 4;
     for (what, bytes) in [
         ("empty", vec![]),
+        ("a header announcing an attribute that is cut short", cut_attribute),
         ("one byte", vec![0]),
         ("header only, wrong cookie", vec![0; 20]),
         ("truncated", truncated),
@@ -667,11 +672,140 @@ fn malformed_packets_never_panic_and_get_400_or_silence() {
     ] {
         match relay.send(client.five, &bytes) {
             Answer::Nothing => {}
-            Answer::Reply(_) => {
-                let answer = relay.send(client.five, &bytes);
-                assert_eq!(answer.code(), Some(400), "{what}");
-            }
+            answer @ Answer::Reply(_) => assert_eq!(answer.code(), Some(400), "{what}"),
             other => panic!("{what}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn an_unsigned_allocate_is_challenged_with_the_realm_and_a_nonce() {
+    let mut relay = Harness::new();
+    let client = Client::valid(4000);
+    let answer = relay.send(client.five, &client.request(ALLOCATE, &[&udp()]));
+    assert_eq!(answer.code(), Some(401));
+    let reply = answer.reply();
+    assert_eq!(reply.method(), ALLOCATE);
+    assert_eq!(reply.attribute::<Realm>().unwrap().realm(), "cromulent");
+    assert_eq!(reply.attribute::<Nonce>().unwrap().nonce().len(), 40);
+    assert!(!reply.has_attribute(MessageIntegrity::TYPE), "nothing to sign with yet");
+    assert_eq!(relay.counters.snapshot().auth_failures, 0, "a challenge is not a failure");
+}
+
+#[test]
+fn a_stale_nonce_gets_438_with_a_fresh_nonce_that_works() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    relay.advance(Duration::from_secs(601));
+    let answer = relay.send(client.five, &client.request(ALLOCATE, &[&udp()]));
+    assert_eq!(answer.code(), Some(438));
+    let fresh = answer.reply().attribute::<Nonce>().unwrap().nonce().to_owned();
+    assert_ne!(fresh, client.nonce);
+    assert_eq!(answer.reply().attribute::<Realm>().unwrap().realm(), "cromulent");
+    client.nonce = fresh;
+    assert_eq!(relay.send(client.five, &client.request(ALLOCATE, &[&udp()])).code(), None);
+}
+
+#[test]
+fn a_nonce_is_bound_to_the_clients_address() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    client.five.client.set_port(4001);
+    assert_eq!(relay.send(client.five, &client.request(ALLOCATE, &[&udp()])).code(), Some(438));
+}
+
+#[test]
+fn a_wrong_sha256_integrity_counts_as_an_auth_failure() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.algorithm = IntegrityAlgorithm::Sha256;
+    client.password = "nope".to_owned();
+    assert_eq!(client.allocate(&mut relay).code(), Some(401));
+    assert_eq!(relay.counters.snapshot().auth_failures, 1);
+}
+
+#[test]
+fn a_second_pending_allocate_over_the_user_quota_gets_486_when_it_completes() {
+    let mut relay = Harness::with(|c| c.user_quota = 1);
+    let mut pending = Vec::new();
+    for port in [4000, 4001] {
+        let mut client = Client::valid(port);
+        client.challenge(&mut relay);
+        match relay.relay.handle_client(client.five, &client.request(ALLOCATE, &[&udp()]), relay.now) {
+            ClientAction::Bind(bind) => pending.push(bind),
+            other => panic!("{other:?}"),
+        }
+    }
+    let codes: Vec<Option<u16>> = pending
+        .into_iter()
+        .enumerate()
+        .map(|(n, bind)| {
+            let reply =
+                relay.relay.finish_allocation(bind, Some((addr(&format!("127.0.0.1:{}", 50_000 + n)), n as u32)), relay.now);
+            Answer::Reply(reply).code()
+        })
+        .collect();
+    assert_eq!(codes, [None, Some(486)]);
+    assert_eq!(relay.relay.allocation_count(), 1);
+    assert_eq!(relay.counters.snapshot().quota_refusals, 1);
+}
+
+#[test]
+fn a_hairpin_permission_reaches_only_the_relayed_address_not_the_hosts_other_ports() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    let relayed = client.relayed(&mut relay);
+    assert!(relayed.ip().is_loopback(), "the relayed address is in a denied range");
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, &relayed.to_string(), &[])).code(), None);
+    assert!(matches!(relay.send(client.five, &send_indication(&relayed.to_string(), b"hi")), Answer::Forward(..)));
+    for service in ["127.0.0.1:6379", "127.0.0.1:53"] {
+        assert!(matches!(relay.send(client.five, &send_indication(service, b"hi")), Answer::Nothing), "{service}");
+        let bind = with_peer(&client, CHANNEL_BIND, service, &[&ChannelNumber::new(0x4000)]);
+        assert_eq!(relay.send(client.five, &bind).code(), Some(403), "{service}");
+    }
+}
+
+#[test]
+fn permissions_lapse_for_sends_too() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, PEER, &[])).code(), None);
+    relay.advance(Duration::from_secs(299));
+    assert!(matches!(relay.send(client.five, &send_indication(PEER, b"hi")), Answer::Forward(..)));
+    relay.advance(Duration::from_secs(2));
+    assert!(matches!(relay.send(client.five, &send_indication(PEER, b"hi")), Answer::Nothing), "before any timer");
+}
+
+#[test]
+fn a_closed_stream_ends_its_allocation() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.five.transport = Transport::Tcp;
+    client.relayed(&mut relay);
+    relay.relay.client_closed(client.five);
+    assert_eq!(relay.relay.allocation_count(), 0);
+    assert_eq!(relay.counters.snapshot().allocations_active, 0);
+    assert_eq!(Client::valid(4001).allocate(&mut relay).code(), None, "the quota slot is free again");
+}
+
+#[test]
+fn a_peer_datagram_too_big_for_a_data_indication_is_dropped_not_mangled() {
+    let mut relay = Harness::with(|c| c.allocation_bandwidth = None);
+    let mut client = Client::valid(4000);
+    client.five.client = addr("[2001:db8::10]:4000");
+    client.five.server = addr("[::1]:3478");
+    client.five.transport = Transport::Tcp;
+    client.challenge(&mut relay);
+    let family = RequestedAddressFamily::new(stun_types::AddressFamily::IPV6);
+    assert_eq!(relay.send(client.five, &client.request(ALLOCATE, &[&udp(), &family])).code(), None);
+    let peer = "[2606:4700::1111]:5000";
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, peer, &[])).code(), None);
+    let (_, data) = from_peer(&mut relay, 1, peer, &[7; 65_504]).expect("the largest payload that fits");
+    assert_eq!(Message::from_bytes(&data).unwrap().attribute::<Data>().unwrap().data().len(), 65_504);
+    for too_big in [65_505, 65_527] {
+        assert!(from_peer(&mut relay, 1, peer, &vec![7; too_big]).is_none(), "{too_big} bytes do not fit STUN's length");
     }
 }
