@@ -4,4 +4,5 @@
 pub mod access;
 pub mod event;
 pub mod id;
+pub mod principal;
 pub mod text;

@@ -21,7 +21,8 @@ use tokio::time::Instant;
 
 use crate::app::AppState;
 use crate::hub::{Attachment, Closer, Session, finish_frame, frame_head};
-use crate::service::{Error, Principal};
+use crate::domain::principal::Principal;
+use crate::service::Error;
 use crate::voice::RequestHost;
 
 /// Standard close codes used besides the gateway's own.
@@ -202,7 +203,7 @@ impl Connection {
         let resume: Resume = parse(d)?;
         let principal = self.authenticate(resume.token).await?;
         let hub = self.state.chat.hub().clone();
-        match hub.resume(&resume.session_id, principal.session_id, resume.seq, self.closer.clone()) {
+        match hub.resume(&resume.session_id, principal.login_session_id, resume.seq, self.closer.clone()) {
             Ok((attachment, missed)) => {
                 let replayed = missed.len() as u64;
                 for text in missed {

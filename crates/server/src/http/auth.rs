@@ -10,7 +10,8 @@ use cromulent_proto::rest::{AuthResponse, LoginRequest, RegisterRequest};
 
 use super::{ApiError, Json, SESSION_COOKIE};
 use crate::app::AppState;
-use crate::service::{NewSession, Principal};
+use crate::domain::principal::Principal;
+use crate::service::NewSession;
 
 fn with_cookie(status: StatusCode, session: NewSession) -> Response {
     let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}", session.token, session.max_age_secs);

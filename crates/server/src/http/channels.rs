@@ -7,7 +7,7 @@ use cromulent_proto::rest::{Channel, ChannelMembers, CreateChannelRequest, Updat
 
 use super::{ApiError, ApiPath, Json};
 use crate::app::AppState;
-use crate::service::Principal;
+use crate::domain::principal::Principal;
 
 /// `GET /channels`: channels the caller may see.
 pub async fn list(State(state): State<AppState>, principal: Principal) -> Result<axum::Json<Vec<Channel>>, ApiError> {

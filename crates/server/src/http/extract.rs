@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 
 use super::{ApiError, origin_allowed, session_cookie};
 use crate::app::AppState;
-use crate::service::{Error, Principal};
+use crate::domain::principal::Principal;
+use crate::service::Error;
 
 /// A JSON request body; malformed, oversized or mistyped bodies become typed errors.
 pub struct Json<T>(pub T);

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, Json};
 use crate::app::AppState;
-use crate::service::Principal;
+use crate::domain::principal::Principal;
 
 /// `?before=&limit=` of a history page.
 #[derive(Debug, Deserialize)]

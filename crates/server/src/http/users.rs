@@ -5,7 +5,7 @@ use cromulent_proto::rest::{Settings, UpdateSettingsRequest, User};
 
 use super::{ApiError, Json};
 use crate::app::AppState;
-use crate::service::Principal;
+use crate::domain::principal::Principal;
 
 /// `GET /users/@me`.
 pub async fn me(principal: Principal) -> axum::Json<User> {

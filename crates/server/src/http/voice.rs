@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
 use crate::app::AppState;
-use crate::service::Principal;
+use crate::domain::principal::Principal;
 
 /// `GET /voice/ice-servers`; never cached, since every answer carries new credentials.
 pub async fn ice_servers(State(state): State<AppState>, principal: Principal, headers: HeaderMap) -> impl IntoResponse {

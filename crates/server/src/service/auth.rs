@@ -7,6 +7,8 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use cromulent_proto::Id;
+use cromulent_proto::rest::User;
 use sha2::{Digest, Sha256};
 
 use super::{Chat, Error, Principal, Result, now_ms};
@@ -62,6 +64,20 @@ impl LoginLimits {
     pub fn forget_quiet(&self) {
         self.per_ip.retain_recent();
         self.per_account.retain_recent();
+    }
+}
+
+impl Principal {
+    /// Refuses callers who do not administer the server.
+    pub(super) fn require_admin(&self) -> Result<()> {
+        if self.admin { Ok(()) } else { Err(Error::Forbidden("Only admins can do that.")) }
+    }
+}
+
+impl UserRow {
+    /// The wire form.
+    pub fn to_wire(&self) -> User {
+        User { id: Id(self.id), username: self.username.clone(), admin: self.admin() }
     }
 }
 
@@ -146,8 +162,8 @@ impl Chat {
 
     /// Ends the caller's session and closes gateway connections that used it.
     pub async fn logout(&self, principal: &Principal) -> Result<()> {
-        self.store.delete_session(principal.session_id).await?;
-        self.hub.end_login_session(principal.session_id);
+        self.store.delete_session(principal.login_session_id).await?;
+        self.hub.end_login_session(principal.login_session_id);
         Ok(())
     }
 
@@ -157,7 +173,7 @@ impl Chat {
             return Err(Error::Unauthenticated);
         }
         let row = self.store.get_session(&token_hash(token), now_ms()).await?.ok_or(Error::Unauthenticated)?;
-        Ok(Principal { user_id: row.user_id, username: row.username.clone(), admin: row.admin(), session_id: row.session_id })
+        Ok(Principal { user_id: row.user_id, username: row.username.clone(), admin: row.admin(), login_session_id: row.session_id })
     }
 
     async fn start_session(&self, user: UserRow) -> Result<NewSession> {
@@ -166,7 +182,7 @@ impl Chat {
         let ttl_ms = i64::from(self.auth.session_ttl_days) * 86_400_000;
         let session_id = self.next_id();
         self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms).await?;
-        let principal = Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), session_id };
+        let principal = Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), login_session_id: session_id };
         Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000 })
     }
 

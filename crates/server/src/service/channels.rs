@@ -11,7 +11,7 @@ use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::access::{Audience, can_see_channel};
 use crate::domain::event::Event;
 use crate::domain::text::{ChannelName, Invalid};
-use crate::store::{ChannelRow, NewChannel, StoreError};
+use crate::store::{ChannelRow, NewChannel, StoreError, UserRow};
 
 /// Settings key latched once the default channels exist.
 const DEFAULT_CHANNELS: &str = "default_channels";
@@ -155,7 +155,7 @@ impl Chat {
     pub async fn list_channel_members(&self, principal: &Principal, id: Id) -> Result<Vec<User>> {
         let channel = self.visible_channel(principal, id).await?;
         let rows = self.store.list_channel_members(channel.id).await?;
-        Ok(rows.iter().map(|u| User { id: Id(u.id), username: u.username.clone(), admin: u.admin() }).collect())
+        Ok(rows.iter().map(UserRow::to_wire).collect())
     }
 
     /// Adds a user to a private channel (admins); the user is sent `channel_create`.

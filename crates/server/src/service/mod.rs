@@ -11,8 +11,6 @@ mod voice;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cromulent_proto::Id;
-use cromulent_proto::rest::User;
 use tokio::sync::Semaphore;
 
 pub use auth::{LoginLimits, NewSession};
@@ -20,6 +18,7 @@ pub use voice::Voice;
 
 use crate::config::{AuthConfig, Config};
 use crate::domain::id::IdGenerator;
+use crate::domain::principal::Principal;
 use crate::domain::text::Invalid;
 use crate::hub::Hub;
 use crate::store::{Store, StoreError};
@@ -133,30 +132,6 @@ impl Error {
 
 /// Result of a use case.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// The authenticated caller of a request or gateway connection.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// Account id.
-    pub user_id: i64,
-    /// Account username.
-    pub username: String,
-    /// Whether the account administers the server.
-    pub admin: bool,
-    /// The login session used, so logout can end exactly it.
-    pub session_id: i64,
-}
-
-impl Principal {
-    /// The caller as a wire user.
-    pub fn user(&self) -> User {
-        User { id: Id(self.user_id), username: self.username.clone(), admin: self.admin }
-    }
-
-    fn require_admin(&self) -> Result<()> {
-        if self.admin { Ok(()) } else { Err(Error::Forbidden("Only admins can do that.")) }
-    }
-}
 
 /// The chat's use cases; cheap to clone.
 #[derive(Clone)]

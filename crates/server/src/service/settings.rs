@@ -1,9 +1,9 @@
 //! Server settings that admins change at run time, and the user directory.
 
-use cromulent_proto::Id;
 use cromulent_proto::rest::{Settings, UpdateSettingsRequest, User};
 
 use super::{Chat, Principal, Result};
+use crate::store::UserRow;
 
 const REGISTRATION_OPEN: &str = "registration_open";
 
@@ -32,6 +32,6 @@ impl Chat {
     /// Every account, for member lists.
     pub async fn list_users(&self, _principal: &Principal) -> Result<Vec<User>> {
         let rows = self.store.list_users().await?;
-        Ok(rows.iter().map(|u| User { id: Id(u.id), username: u.username.clone(), admin: u.admin() }).collect())
+        Ok(rows.iter().map(UserRow::to_wire).collect())
     }
 }

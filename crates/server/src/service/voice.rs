@@ -232,11 +232,11 @@ impl Chat {
         let chat = self.clone();
         let session = Arc::clone(session);
         let grace =
-            if goodbye || session.attachment().2 { Duration::ZERO } else { Duration::from_millis(self.voice.config.grace_ms) };
+            if goodbye || session.link_status().ended { Duration::ZERO } else { Duration::from_millis(self.voice.config.grace_ms) };
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
-            let (current, attached, ended) = session.attachment();
-            if (ended || (current == generation && !attached))
+            let link = session.link_status();
+            if (link.ended || (link.generation == generation && !link.attached))
                 && let Err(err) = chat.voice_leave(&session).await
             {
                 tracing::warn!(error = ?err, "leaving voice after a lost connection failed");

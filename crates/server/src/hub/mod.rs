@@ -4,8 +4,10 @@
 //! The hub also derives presence (a user is online while it has a session) and closes slow
 //! consumers instead of queueing without bound.
 
+mod frame;
+mod session;
+
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -13,11 +15,14 @@ use axum::extract::ws::Utf8Bytes;
 use cromulent_proto::Id;
 use cromulent_proto::gateway::{PresenceStatus, PresenceUpdate, close};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+
+pub use frame::{finish_frame, frame_head};
+pub use session::{Attachment, Closer, LinkStatus, ResumeRefused, Session};
+use session::{Link, SessionState};
 
 use crate::domain::access::Audience;
 use crate::domain::event::Event;
-use crate::service::Principal;
+use crate::domain::principal::Principal;
 
 /// Bounds that keep a session's memory finite.
 #[derive(Debug, Clone)]
@@ -28,177 +33,6 @@ pub struct HubLimits {
     pub send_queue_frames: usize,
     /// How long a session without a connection stays resumable.
     pub resume_window: Duration,
-}
-
-/// Closes one connection from elsewhere, telling it which close code to send.
-#[derive(Debug, Clone)]
-pub struct Closer {
-    token: CancellationToken,
-    code: Arc<AtomicU16>,
-}
-
-impl Closer {
-    /// A closer that also fires when `parent` (server shutdown) is cancelled, with no code.
-    pub fn child_of(parent: &CancellationToken) -> Closer {
-        Closer { token: parent.child_token(), code: Arc::new(AtomicU16::new(0)) }
-    }
-
-    /// Asks the connection to close with `code`; the first code asked for wins.
-    pub fn close(&self, code: u16) {
-        let _ = self.code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
-        self.token.cancel();
-    }
-
-    /// Resolves once closing was asked for.
-    pub async fn closed(&self) {
-        self.token.cancelled().await;
-    }
-
-    /// The code asked for, or `None` when the server is shutting down.
-    pub fn code(&self) -> Option<u16> {
-        match self.code.load(Ordering::Acquire) {
-            0 => None,
-            code => Some(code),
-        }
-    }
-}
-
-/// One gateway session: who it is for, and the state shared with its current connection.
-#[derive(Debug)]
-pub struct Session {
-    id: Arc<str>,
-    principal: Principal,
-    replay_frames: usize,
-    state: Mutex<SessionState>,
-}
-
-#[derive(Debug)]
-struct SessionState {
-    seq: u64,
-    replay: VecDeque<(u64, Utf8Bytes)>,
-    link: Option<Link>,
-    /// Bumped on every attach, so a stale connection's detach cannot touch a newer one.
-    generation: u64,
-    ended: bool,
-}
-
-#[derive(Debug)]
-struct Link {
-    outbox: mpsc::Sender<Utf8Bytes>,
-    closer: Closer,
-}
-
-/// What a connection holds while attached to a session.
-#[derive(Debug)]
-pub struct Attachment {
-    /// The session.
-    pub session: Arc<Session>,
-    /// Frames to write, already numbered.
-    pub outbox: mpsc::Receiver<Utf8Bytes>,
-    /// Which attach this is; pass it back to [`Hub::detach`].
-    pub generation: u64,
-}
-
-/// Why `resume` was refused; the client should identify again and refetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResumeRefused {
-    /// No such session for this login (never existed, expired, ended, or opened with another token).
-    UnknownSession,
-    /// The frames after the client's `seq` are no longer buffered, or `seq` is from the future.
-    TooFarBehind,
-}
-
-impl ResumeRefused {
-    /// The reason as sent in `invalid_session`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResumeRefused::UnknownSession => "unknown_session",
-            ResumeRefused::TooFarBehind => "too_far_behind",
-        }
-    }
-}
-
-/// Renders the start of a frame, `{"t":…,"id":…,"d":…,"s":`, to be finished by a session with
-/// its sequence number; rendering once per event keeps fan-out cheap.
-pub fn frame_head(t: &str, id: Option<&serde_json::Value>, d_json: &str) -> String {
-    let mut head = String::with_capacity(d_json.len() + t.len() + 32);
-    head.push_str("{\"t\":\"");
-    head.push_str(t);
-    head.push('"');
-    if let Some(id) = id {
-        head.push_str(",\"id\":");
-        head.push_str(&id.to_string());
-    }
-    head.push_str(",\"d\":");
-    head.push_str(d_json);
-    head.push_str(",\"s\":");
-    head
-}
-
-/// Finishes a frame head with its sequence number.
-pub fn finish_frame(head: &str, seq: u64) -> Utf8Bytes {
-    let mut text = String::with_capacity(head.len() + 21);
-    text.push_str(head);
-    text.push_str(&seq.to_string());
-    text.push('}');
-    text.into()
-}
-
-impl Session {
-    /// The session id clients resume with.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The authenticated user.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// Which attach is current, whether a connection is attached, and whether the session ended.
-    pub fn attachment(&self) -> (u64, bool, bool) {
-        let state = self.state.lock().expect("session lock");
-        (state.generation, state.link.is_some(), state.ended)
-    }
-
-    /// Sends one event to this session only.
-    pub fn send_event(&self, event: &Event) {
-        self.push(&frame_head(event.name(), None, &event.payload_json()));
-    }
-
-    /// Numbers a frame, buffers it for replay and queues it for the connection, closing a
-    /// connection whose queue is full instead of letting it grow.
-    pub fn push(&self, head: &str) {
-        let mut state = self.state.lock().expect("session lock");
-        if state.ended {
-            return;
-        }
-        state.seq += 1;
-        let seq = state.seq;
-        let text = finish_frame(head, seq);
-        state.replay.push_back((seq, text.clone()));
-        if state.replay.len() > self.replay_frames {
-            state.replay.pop_front();
-        }
-        if let Some(link) = &state.link
-            && let Err(mpsc::error::TrySendError::Full(_)) = link.outbox.try_send(text)
-        {
-            link.closer.close(close::SLOW_CONSUMER);
-        }
-    }
-
-    /// Numbers `ready` as frame 1, which [`Hub::open_session`] reserved. The connection writes it
-    /// before draining its outbox, which only holds later numbers.
-    pub fn first_frame(&self, head: &str) -> Utf8Bytes {
-        let text = finish_frame(head, 1);
-        let mut state = self.state.lock().expect("session lock");
-        // Only when frame 2 is still buffered: otherwise frame 1 would make the buffer look
-        // continuous from the start while frames in between were already evicted.
-        if state.replay.front().is_none_or(|(seq, _)| *seq == 2) {
-            state.replay.push_front((1, text.clone()));
-        }
-        text
-    }
 }
 
 /// All live sessions, and presence derived from them; cheap to clone.
@@ -268,7 +102,7 @@ impl Hub {
             .read()
             .expect("sessions lock")
             .get(session_id)
-            .filter(|s| s.principal.session_id == login_session_id)
+            .filter(|s| s.principal.login_session_id == login_session_id)
             .cloned()
             .ok_or(ResumeRefused::UnknownSession)?;
         let mut state = session.state.lock().expect("session lock");
@@ -333,7 +167,7 @@ impl Hub {
             .read()
             .expect("sessions lock")
             .values()
-            .filter(|s| s.principal.session_id == login_session_id)
+            .filter(|s| s.principal.login_session_id == login_session_id)
             .cloned()
             .collect();
         for session in doomed {
@@ -396,10 +230,12 @@ impl Hub {
 
 #[cfg(test)]
 mod tests {
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
 
     fn principal(user_id: i64, session_id: i64) -> Principal {
-        Principal { user_id, username: format!("u{user_id}"), admin: false, session_id }
+        Principal { user_id, username: format!("u{user_id}"), admin: false, login_session_id: session_id }
     }
 
     fn hub(send_queue_frames: usize, replay_frames: usize) -> Hub {
