@@ -1,12 +1,16 @@
 //! Frames of the WebSocket gateway at `/api/v1/gateway`.
-//! Client → server: `{"op", "id"?, "d"?}`. Server → client: `{"t", "s", "d"}`, where `s` numbers
-//! every frame of a gateway session so `resume` can replay what a dropped connection missed.
+//! Client → server: `{"op", "id"?, "d"?}`, read in two steps: the frame ([`ClientFrame`]), then
+//! its op and payload together ([`ClientOp::parse`]), so a bad frame, an unknown op and a bad
+//! payload each get their own error. Server → client: `{"t", "s", "d"}`, where `s` numbers every
+//! frame of a gateway session so `resume` can replay what a dropped connection missed.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 
-use crate::Id;
 use crate::rest::{Channel, User};
+use crate::voice::{VoiceFlags, VoiceJoin, VoiceSignalTo};
+use crate::{ErrorCode, Id};
 
 /// A frame sent by a client: an operation, an optional request id echoed by the reply, a payload.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +24,113 @@ pub struct ClientFrame {
     /// Operation payload.
     #[serde(default)]
     pub d: Value,
+}
+
+/// The names of the ops, for telling an unknown op from a known one with a bad payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpName {
+    /// See [`ClientOp::Identify`].
+    Identify,
+    /// See [`ClientOp::Resume`].
+    Resume,
+    /// See [`ClientOp::Heartbeat`].
+    Heartbeat,
+    /// See [`ClientOp::Typing`].
+    Typing,
+    /// See [`ClientOp::VoiceJoin`].
+    VoiceJoin,
+    /// See [`ClientOp::VoiceLeave`].
+    VoiceLeave,
+    /// See [`ClientOp::VoiceSignal`].
+    VoiceSignal,
+    /// See [`ClientOp::VoiceState`].
+    VoiceState,
+    /// See [`ClientOp::VoiceRefreshIce`].
+    VoiceRefreshIce,
+}
+
+/// An op with its payload: the command a [`ClientFrame`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", content = "d", rename_all = "snake_case")]
+pub enum ClientOp {
+    /// Authenticate a new connection.
+    Identify(Identify),
+    /// Continue a gateway session after a reconnect.
+    Resume(Resume),
+    /// A sign of life, answered with `heartbeat_ack`.
+    Heartbeat(NoPayload),
+    /// The caller is typing in a text channel.
+    Typing(Typing),
+    /// Join a voice channel.
+    VoiceJoin(VoiceJoin),
+    /// Leave voice.
+    VoiceLeave(NoPayload),
+    /// A WebRTC signal for one participant of the caller's voice channel.
+    VoiceSignal(VoiceSignalTo),
+    /// The caller's mute, deafen and speaking flags.
+    VoiceState(VoiceFlags),
+    /// Fresh ICE servers before the current credentials expire.
+    VoiceRefreshIce(NoPayload),
+}
+
+/// Why a frame's op and payload are not a [`ClientOp`].
+#[derive(Debug)]
+pub enum InvalidOp {
+    /// No op has that name.
+    Unknown,
+    /// The op exists; its payload does not fit.
+    Payload {
+        /// Which op.
+        op: OpName,
+        /// What does not fit.
+        error: serde_json::Error,
+    },
+}
+
+impl ClientOp {
+    /// Reads `op` with its payload `d`; a missing or null payload reads as `{}`.
+    pub fn parse(op: &str, d: Value) -> Result<ClientOp, InvalidOp> {
+        let d = if d.is_null() { Value::Object(Map::new()) } else { d };
+        let tagged = Map::from_iter([("op".to_owned(), Value::String(op.to_owned())), ("d".to_owned(), d)]);
+        serde_json::from_value(Value::Object(tagged)).map_err(|error| {
+            match serde_json::from_value::<OpName>(Value::String(op.to_owned())) {
+                Ok(op) => InvalidOp::Payload { op, error },
+                Err(_) => InvalidOp::Unknown,
+            }
+        })
+    }
+
+    /// The op's name.
+    pub fn name(&self) -> OpName {
+        match self {
+            ClientOp::Identify(_) => OpName::Identify,
+            ClientOp::Resume(_) => OpName::Resume,
+            ClientOp::Heartbeat(_) => OpName::Heartbeat,
+            ClientOp::Typing(_) => OpName::Typing,
+            ClientOp::VoiceJoin(_) => OpName::VoiceJoin,
+            ClientOp::VoiceLeave(_) => OpName::VoiceLeave,
+            ClientOp::VoiceSignal(_) => OpName::VoiceSignal,
+            ClientOp::VoiceState(_) => OpName::VoiceState,
+            ClientOp::VoiceRefreshIce(_) => OpName::VoiceRefreshIce,
+        }
+    }
+}
+
+/// The payload of an op that takes none: whatever is sent is ignored, `{}` is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoPayload;
+
+impl Serialize for NoPayload {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Map::new().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for NoPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| NoPayload)
+    }
 }
 
 /// A frame sent by the server.
@@ -100,8 +211,19 @@ pub struct Resumed {
 /// `invalid_session`: the session cannot be resumed; identify again and refetch state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvalidSession {
-    /// Why: `unknown_session`, `expired` or `too_far_behind`.
-    pub reason: String,
+    /// Why.
+    pub reason: InvalidSessionReason,
+}
+
+/// Why a session cannot be resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidSessionReason {
+    /// No such session for this login (never existed, expired, ended, or opened with another
+    /// login session).
+    UnknownSession,
+    /// The frames after the client's `seq` are no longer buffered, or `seq` is from the future.
+    TooFarBehind,
 }
 
 /// `message_delete`.
@@ -156,7 +278,7 @@ pub struct TypingStart {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorPayload {
     /// Stable snake_case code.
-    pub code: String,
+    pub code: ErrorCode,
     /// A sentence for people.
     pub message: String,
 }
@@ -176,4 +298,51 @@ pub mod close {
     pub const SESSION_ENDED: u16 = 4011;
     /// The client sent ops faster than the rate limit allows.
     pub const RATE_LIMITED: u16 = 4029;
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn ops_parse_with_their_payloads() {
+        let typing = ClientOp::parse("typing", json!({"channel_id": "42"})).unwrap();
+        assert!(matches!(typing, ClientOp::Typing(Typing { channel_id: Id(42) })));
+        assert!(matches!(ClientOp::parse("voice_leave", json!(5)).unwrap(), ClientOp::VoiceLeave(_)));
+        assert!(matches!(ClientOp::parse("identify", Value::Null).unwrap(), ClientOp::Identify(Identify { token: None })));
+    }
+
+    #[test]
+    fn an_unknown_op_is_told_apart_from_a_bad_payload() {
+        assert!(matches!(ClientOp::parse("shout", json!({})), Err(InvalidOp::Unknown)));
+        assert!(matches!(ClientOp::parse("Typing", json!({})), Err(InvalidOp::Unknown)));
+        let bad = ClientOp::parse("typing", json!({"channel_id": "42", "extra": 1}));
+        assert!(matches!(bad, Err(InvalidOp::Payload { op: OpName::Typing, .. })));
+        let missing = ClientOp::parse("resume", json!({}));
+        assert!(matches!(missing, Err(InvalidOp::Payload { op: OpName::Resume, .. })));
+    }
+
+    #[test]
+    fn every_op_name_is_an_op() {
+        let ops = [
+            ClientOp::Identify(Identify::default()),
+            ClientOp::Resume(Resume { token: None, session_id: "s".into(), seq: 1 }),
+            ClientOp::Heartbeat(NoPayload),
+            ClientOp::Typing(Typing { channel_id: Id(1) }),
+            ClientOp::VoiceJoin(VoiceJoin { channel_id: Id(1), takeover: false }),
+            ClientOp::VoiceLeave(NoPayload),
+            ClientOp::VoiceSignal(VoiceSignalTo { to: Id(1), signal: json!({}) }),
+            ClientOp::VoiceState(VoiceFlags::default()),
+            ClientOp::VoiceRefreshIce(NoPayload),
+        ];
+        for op in ops {
+            let wire = serde_json::to_value(&op).unwrap();
+            let name: OpName = serde_json::from_value(wire["op"].clone()).unwrap();
+            assert_eq!(name, op.name());
+            let again = ClientOp::parse(wire["op"].as_str().unwrap(), wire["d"].clone()).unwrap();
+            assert_eq!(again.name(), name);
+        }
+    }
 }

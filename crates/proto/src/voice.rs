@@ -31,9 +31,18 @@ pub struct IceServers {
     /// strict NATs may not connect.
     #[serde(default)]
     pub ice_degraded: bool,
-    /// `all`, or `relay` when the server forces every call through TURN so no participant learns
-    /// another's IP address.
-    pub ice_transport_policy: String,
+    /// Which candidates clients may use.
+    pub ice_transport_policy: IceTransportPolicy,
+}
+
+/// `RTCIceTransportPolicy`: which ICE candidates a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    /// Any candidate: direct where the network allows, relayed otherwise.
+    All,
+    /// Relayed candidates only, so no participant learns another's IP address.
+    Relay,
 }
 
 /// `voice_join`.

@@ -3,11 +3,13 @@
 
 use std::fmt;
 
+use cromulent_proto::ErrorCode;
+
 /// Why some input was refused, with the field it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
-    /// Stable snake_case code.
-    pub code: &'static str,
+    /// Stable code.
+    pub code: ErrorCode,
     /// Request field at fault.
     pub field: &'static str,
     /// A sentence for people.
@@ -16,7 +18,7 @@ pub struct Invalid {
 
 impl Invalid {
     /// An invalid-input error for `field`.
-    pub fn new(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, field: &'static str, message: impl Into<String>) -> Self {
         Invalid { code, field, message: message.into() }
     }
 }
@@ -38,10 +40,14 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let len = raw.chars().count();
         if !(2..=32).contains(&len) {
-            return Err(Invalid::new("invalid_username", "username", "Usernames are 2 to 32 characters long."));
+            return Err(Invalid::new(ErrorCode::InvalidUsername, "username", "Usernames are 2 to 32 characters long."));
         }
         if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(Invalid::new("invalid_username", "username", "Usernames may contain only letters, digits, '_' and '-'."));
+            return Err(Invalid::new(
+                ErrorCode::InvalidUsername,
+                "username",
+                "Usernames may contain only letters, digits, '_' and '-'.",
+            ));
         }
         Ok(Username(raw.to_owned()))
     }
@@ -66,7 +72,7 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let len = raw.chars().count();
         if !(8..=128).contains(&len) {
-            return Err(Invalid::new("invalid_password", "password", "Passwords are 8 to 128 characters long."));
+            return Err(Invalid::new(ErrorCode::InvalidPassword, "password", "Passwords are 8 to 128 characters long."));
         }
         Ok(Password(raw.to_owned()))
     }
@@ -95,7 +101,7 @@ impl Email {
             && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(raw.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
         if !valid {
-            return Err(Invalid::new("invalid_email", "email", "That is not an email address."));
+            return Err(Invalid::new(ErrorCode::InvalidEmail, "email", "That is not an email address."));
         }
         Ok(Email(raw.to_owned()))
     }
@@ -121,10 +127,10 @@ impl ChannelName {
         let name = raw.trim();
         let len = name.chars().count();
         if !(1..=64).contains(&len) {
-            return Err(Invalid::new("invalid_channel_name", "name", "Channel names are 1 to 64 characters long."));
+            return Err(Invalid::new(ErrorCode::InvalidChannelName, "name", "Channel names are 1 to 64 characters long."));
         }
         if name.chars().any(char::is_control) {
-            return Err(Invalid::new("invalid_channel_name", "name", "Channel names cannot contain control characters."));
+            return Err(Invalid::new(ErrorCode::InvalidChannelName, "name", "Channel names cannot contain control characters."));
         }
         Ok(ChannelName(name.to_owned()))
     }
@@ -152,13 +158,13 @@ impl MessageContent {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let content = raw.trim();
         if content.is_empty() {
-            return Err(Invalid::new("empty_message", "content", "A message cannot be empty."));
+            return Err(Invalid::new(ErrorCode::EmptyMessage, "content", "A message cannot be empty."));
         }
         if content.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(Invalid::new("message_too_long", "content", "Messages are at most 4000 characters long."));
+            return Err(Invalid::new(ErrorCode::MessageTooLong, "content", "Messages are at most 4000 characters long."));
         }
         if content.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
-            return Err(Invalid::new("invalid_message", "content", "Messages cannot contain control characters."));
+            return Err(Invalid::new(ErrorCode::InvalidMessage, "content", "Messages cannot contain control characters."));
         }
         Ok(MessageContent(content.to_owned()))
     }
@@ -213,11 +219,11 @@ mod tests {
     #[test]
     fn message_content() {
         assert_eq!(MessageContent::parse("  hi \n").unwrap().as_str(), "hi");
-        assert_eq!(MessageContent::parse(" \n\t").unwrap_err().code, "empty_message");
+        assert_eq!(MessageContent::parse(" \n\t").unwrap_err().code, ErrorCode::EmptyMessage);
         assert!(MessageContent::parse(&"ü".repeat(4000)).is_ok());
-        assert_eq!(MessageContent::parse(&"x".repeat(4001)).unwrap_err().code, "message_too_long");
-        assert_eq!(MessageContent::parse("a\u{0}b").unwrap_err().code, "invalid_message");
-        assert_eq!(MessageContent::parse("a\u{1b}[31m").unwrap_err().code, "invalid_message");
+        assert_eq!(MessageContent::parse(&"x".repeat(4001)).unwrap_err().code, ErrorCode::MessageTooLong);
+        assert_eq!(MessageContent::parse("a\u{0}b").unwrap_err().code, ErrorCode::InvalidMessage);
+        assert_eq!(MessageContent::parse("a\u{1b}[31m").unwrap_err().code, ErrorCode::InvalidMessage);
         assert!(MessageContent::parse("line\r\n\tindented").is_ok());
     }
 }

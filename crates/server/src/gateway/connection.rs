@@ -1,27 +1,25 @@
 //! One gateway connection: `hello`, then `identify` or `resume`, then a loop that writes the
 //! session's numbered frames, reads ops, enforces heartbeats and the op rate, and closes with a
-//! documented code. Op handlers live in [`dispatch`]; new ops add arms there.
+//! documented code. What an op does lives in [`super::op`].
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-
 use cromulent_proto::gateway::{
-    ClientFrame, ErrorPayload, Hello, Identify, InvalidSession, Ready, Resume, Resumed, Typing, close,
+    ClientFrame, ClientOp, Hello, Identify, InvalidOp, InvalidSession, OpName, Ready, Resume, Resumed, close,
 };
-use cromulent_proto::voice::{VoiceFlags, VoiceJoin, VoiceSignalTo};
 use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::op::{OpError, Reply, dispatch, parse_frame};
 use crate::app::AppState;
-use crate::hub::{Attachment, Closer, Session, finish_frame, frame_head};
 use crate::domain::principal::Principal;
+use crate::hub::{Attachment, Closer, finish_frame, frame_head};
 use crate::service::Error;
 use crate::voice::RequestHost;
 
@@ -42,27 +40,22 @@ enum Ending {
     Lost,
 }
 
-/// A failure of one op, answered with an `error` frame.
-struct OpError {
-    code: &'static str,
-    message: String,
+/// What woke a connection up.
+enum Wake {
+    /// A text frame from the client.
+    Frame(String),
+    /// A numbered frame from the session's outbox; `None` when the session ended.
+    Outbox(Option<Utf8Bytes>),
+    /// The connection is over (and was closed with the right code where it still could be).
+    Over(Ending),
 }
 
-impl From<Error> for OpError {
-    fn from(err: Error) -> Self {
-        if matches!(err, Error::Store(_) | Error::Hashing) {
-            tracing::error!(error = ?err, "gateway op failed");
-        }
-        OpError { code: err.code(), message: err.to_string() }
-    }
-}
-
-fn bad_payload(err: serde_json::Error) -> OpError {
-    OpError { code: "invalid_payload", message: format!("The op's payload is not valid: {err}.") }
-}
-
-fn parse<T: DeserializeOwned>(d: Value) -> Result<T, OpError> {
-    serde_json::from_value(if d.is_null() { Value::Object(Default::default()) } else { d }).map_err(bad_payload)
+/// How far `identify` or `resume` got.
+enum Handshake {
+    /// The connection is attached to a session.
+    Attached(Attachment),
+    /// Not yet: wait for another `identify` or `resume`.
+    Pending,
 }
 
 struct Connection {
@@ -100,56 +93,71 @@ pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String
 }
 
 impl Connection {
+    /// Waits for the next thing to do: a client frame, a frame of the session's `outbox` (once
+    /// identified), or the end, closing the socket when the server or the heartbeat deadline
+    /// ends it. The handshake and the live loop share it, so both obey the same closer and deadline.
+    async fn next(&mut self, mut outbox: Option<&mut mpsc::Receiver<Utf8Bytes>>) -> Wake {
+        loop {
+            let queued = async {
+                match outbox.as_mut() {
+                    Some(outbox) => outbox.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.closer.closed() => {
+                    self.close(self.closer.code().unwrap_or(GOING_AWAY), "closed by server").await;
+                    return Wake::Over(Ending::Lost);
+                }
+                queued = queued => return Wake::Outbox(queued),
+                _ = tokio::time::sleep_until(self.deadline) => {
+                    self.close(close::HEARTBEAT_TIMEOUT, "no heartbeat").await;
+                    return Wake::Over(Ending::Lost);
+                }
+                incoming = self.socket.recv() => match self.read(incoming).await {
+                    Ok(Some(text)) => return Wake::Frame(text),
+                    Ok(None) => continue,
+                    Err(ending) => return Wake::Over(ending),
+                },
+            }
+        }
+    }
+
     /// Reads frames until `identify` or `resume` succeeds; `None` when the connection ended.
     async fn handshake(&mut self) -> Option<Attachment> {
         loop {
-            let text = tokio::select! {
-                biased;
-                _ = self.closer.closed() => {
-                    self.close(self.closer.code().unwrap_or(GOING_AWAY), "server closing").await;
-                    return None;
-                }
-                _ = tokio::time::sleep_until(self.deadline) => {
-                    self.close(close::HEARTBEAT_TIMEOUT, "no heartbeat").await;
-                    return None;
-                }
-                incoming = self.socket.recv() => match self.read(incoming).await {
-                    Ok(Some(text)) => text,
-                    Ok(None) => continue,
-                    Err(_) => return None,
-                },
-            };
-            let frame = match parse_frame(&text) {
+            let Wake::Frame(text) = self.next(None).await else { return None };
+            let ClientFrame { op, id, d } = match parse_frame(&text) {
                 Ok(frame) => frame,
                 Err(err) => {
-                    self.send_direct("error", None, &ErrorPayload { code: err.code.into(), message: err.message }).await.ok()?;
+                    self.send_direct("error", None, &err.payload()).await.ok()?;
                     continue;
                 }
             };
-            let id = frame.id.clone();
-            let outcome = match frame.op.as_str() {
-                "heartbeat" => {
+            let outcome = match ClientOp::parse(&op, d) {
+                Ok(ClientOp::Heartbeat(_)) => {
                     self.send_direct("heartbeat_ack", id.as_ref(), &Value::Null).await.ok()?;
                     continue;
                 }
-                "identify" => self.identify(frame.d).await,
-                "resume" => self.resume(frame.d).await,
-                _ => {
+                Ok(ClientOp::Identify(identify)) => self.identify(identify).await,
+                Ok(ClientOp::Resume(resume)) => self.resume(resume).await,
+                Err(InvalidOp::Payload { op: OpName::Identify | OpName::Resume, error }) => Err(OpError::Payload(error)),
+                Ok(_) | Err(_) => {
                     self.close(close::NOT_AUTHENTICATED, "identify first").await;
                     return None;
                 }
             };
             match outcome {
-                Ok(Some(attachment)) => return Some(attachment),
-                Ok(None) => continue,
-                Err(err) if err.code == "unauthenticated" => {
+                Ok(Handshake::Attached(attachment)) => return Some(attachment),
+                Ok(Handshake::Pending) => continue,
+                Err(OpError::Service(Error::Unauthenticated)) => {
                     self.close(close::AUTHENTICATION_FAILED, "authentication failed").await;
                     return None;
                 }
                 Err(err) => {
-                    let payload = ErrorPayload { code: err.code.into(), message: err.message };
-                    self.send_direct("error", id.as_ref(), &payload).await.ok()?;
-                    if payload_is_internal(&payload) {
+                    self.send_direct("error", id.as_ref(), &err.payload()).await.ok()?;
+                    if err.is_internal() {
                         self.close(INTERNAL, "internal error").await;
                         return None;
                     }
@@ -165,8 +173,7 @@ impl Connection {
         async move { Ok(chat.authenticate(&token.ok_or(Error::Unauthenticated)?).await?) }
     }
 
-    async fn identify(&mut self, d: Value) -> Result<Option<Attachment>, OpError> {
-        let identify: Identify = parse(d)?;
+    async fn identify(&mut self, identify: Identify) -> Result<Handshake, OpError> {
         let principal = self.authenticate(identify.token.clone()).await?;
         let hub = self.state.chat.hub().clone();
         let attachment = hub.open_session(principal.clone(), self.closer.clone());
@@ -194,13 +201,12 @@ impl Connection {
         let text = attachment.session.first_frame(&frame_head("ready", None, &json(&ready)));
         if self.socket.send(Message::Text(text)).await.is_err() {
             hub.detach(&attachment.session, attachment.generation, true);
-            return Ok(None);
+            return Ok(Handshake::Pending);
         }
-        Ok(Some(attachment))
+        Ok(Handshake::Attached(attachment))
     }
 
-    async fn resume(&mut self, d: Value) -> Result<Option<Attachment>, OpError> {
-        let resume: Resume = parse(d)?;
+    async fn resume(&mut self, resume: Resume) -> Result<Handshake, OpError> {
         let principal = self.authenticate(resume.token).await?;
         let hub = self.state.chat.hub().clone();
         match hub.resume(&resume.session_id, principal.login_session_id, resume.seq, self.closer.clone()) {
@@ -209,18 +215,16 @@ impl Connection {
                 for text in missed {
                     if self.socket.feed(Message::Text(text)).await.is_err() {
                         hub.detach(&attachment.session, attachment.generation, true);
-                        return Ok(None);
+                        return Ok(Handshake::Pending);
                     }
                 }
                 attachment.session.push(&frame_head("resumed", None, &json(&Resumed { replayed })));
-                Ok(Some(attachment))
+                Ok(Handshake::Attached(attachment))
             }
-            Err(refused) => {
-                let payload = InvalidSession { reason: refused.as_str().to_owned() };
-                self.send_direct("invalid_session", None, &payload)
-                    .await
-                    .map_err(|_| OpError { code: "internal", message: "connection lost".into() })?;
-                Ok(None)
+            Err(reason) => {
+                // A failed send means the socket is gone; the next read ends the handshake.
+                let _ = self.send_direct("invalid_session", None, &InvalidSession { reason }).await;
+                Ok(Handshake::Pending)
             }
         }
     }
@@ -228,51 +232,42 @@ impl Connection {
     /// The identified loop: write the outbox, read ops, watch the heartbeat deadline.
     async fn live(&mut self, attachment: &mut Attachment) -> Ending {
         loop {
-            tokio::select! {
-                biased;
-                _ = self.closer.closed() => {
-                    self.close(self.closer.code().unwrap_or(GOING_AWAY), "closed by server").await;
-                    return Ending::Lost;
-                }
-                queued = attachment.outbox.recv() => {
-                    let Some(text) = queued else {
-                        self.close(close::SESSION_ENDED, "session ended").await;
-                        return Ending::Lost;
-                    };
+            let text = match self.next(Some(&mut attachment.outbox)).await {
+                Wake::Frame(text) => text,
+                Wake::Outbox(Some(text)) => {
                     if self.write_batch(text, attachment).await.is_err() {
                         return Ending::Lost;
                     }
+                    continue;
                 }
-                _ = tokio::time::sleep_until(self.deadline) => {
-                    self.close(close::HEARTBEAT_TIMEOUT, "no heartbeat").await;
+                Wake::Outbox(None) => {
+                    self.close(close::SESSION_ENDED, "session ended").await;
                     return Ending::Lost;
                 }
-                incoming = self.socket.recv() => {
-                    let text = match self.read(incoming).await {
-                        Ok(Some(text)) => text,
-                        Ok(None) => continue,
-                        Err(ending) => return ending,
-                    };
-                    let frame = match parse_frame(&text) {
-                        Ok(frame) => frame,
-                        Err(err) => {
-                            attachment.session.push(&error_head(None, &err));
-                            continue;
-                        }
-                    };
-                    if frame.op == "heartbeat" {
-                        if self.send_direct("heartbeat_ack", frame.id.as_ref(), &Value::Null).await.is_err() {
-                            return Ending::Lost;
-                        }
-                        continue;
-                    }
-                    let head = match dispatch(&self.state, &attachment.session, &self.host, &frame.op, frame.d).await {
-                        Ok(reply) => frame_head("reply", frame.id.as_ref(), &reply.to_string()),
-                        Err(err) => error_head(frame.id.as_ref(), &err),
-                    };
-                    attachment.session.push(&head);
+                Wake::Over(ending) => return ending,
+            };
+            let ClientFrame { op, id, d } = match parse_frame(&text) {
+                Ok(frame) => frame,
+                Err(err) => {
+                    attachment.session.push(&error_head(None, &err));
+                    continue;
                 }
-            }
+            };
+            let outcome = match ClientOp::parse(&op, d) {
+                Ok(op) => dispatch(&self.state, &attachment.session, &self.host, op).await,
+                Err(invalid) => Err(OpError::invalid(invalid, &op)),
+            };
+            let head = match outcome {
+                Ok(Reply::Payload(reply)) => frame_head("reply", id.as_ref(), &reply.to_string()),
+                Ok(Reply::HeartbeatAck) => {
+                    if self.send_direct("heartbeat_ack", id.as_ref(), &Value::Null).await.is_err() {
+                        return Ending::Lost;
+                    }
+                    continue;
+                }
+                Err(err) => error_head(id.as_ref(), &err),
+            };
+            attachment.session.push(&head);
         }
     }
 
@@ -330,80 +325,12 @@ impl Connection {
     }
 }
 
-/// Runs one op of an identified connection and returns the reply payload.
-async fn dispatch(state: &AppState, session: &Arc<Session>, host: &RequestHost, op: &str, d: Value) -> Result<Value, OpError> {
-    let chat = &state.chat;
-    match op {
-        "typing" => {
-            let typing: Typing = parse(d)?;
-            chat.start_typing(session.principal(), typing.channel_id).await?;
-            Ok(empty())
-        }
-        "voice_join" => {
-            let join: VoiceJoin = parse(d)?;
-            Ok(to_value(&chat.voice_join(session, join.channel_id, join.takeover, host).await?))
-        }
-        "voice_leave" => {
-            chat.voice_leave(session).await?;
-            Ok(empty())
-        }
-        "voice_signal" => {
-            let signal: VoiceSignalTo = parse(d)?;
-            chat.voice_signal(session, signal.to, signal.signal)?;
-            Ok(empty())
-        }
-        "voice_state" => {
-            let flags: VoiceFlags = parse(d)?;
-            chat.voice_set_state(session, flags).await?;
-            Ok(empty())
-        }
-        "voice_refresh_ice" => Ok(to_value(&chat.voice_refresh_ice(session, host).await?)),
-        "identify" | "resume" => {
-            Err(OpError { code: "already_identified", message: "This connection is already identified.".into() })
-        }
-        other => Err(OpError { code: "unknown_op", message: format!("Unknown op {:?}.", truncate(other, 32)) }),
-    }
-}
-
-fn empty() -> Value {
-    Value::Object(Default::default())
-}
-
-fn to_value(value: &impl Serialize) -> Value {
-    serde_json::to_value(value).expect("wire types serialise")
-}
-
-/// Parses a client frame, checking the request id is a short string or an integer.
-fn parse_frame(text: &str) -> Result<ClientFrame, OpError> {
-    let frame: ClientFrame = serde_json::from_str(text)
-        .map_err(|err| OpError { code: "invalid_frame", message: format!("The frame is not a valid gateway frame: {err}.") })?;
-    let id_ok = frame.id.as_ref().is_none_or(|id| (id.is_string() || id.is_u64() || id.is_i64()) && id.to_string().len() <= 66);
-    if !id_ok {
-        return Err(OpError {
-            code: "invalid_frame",
-            message: "A request id is a string of at most 64 characters or an integer.".into(),
-        });
-    }
-    Ok(frame)
-}
-
 fn error_head(id: Option<&Value>, err: &OpError) -> String {
-    frame_head("error", id, &json(&ErrorPayload { code: err.code.into(), message: err.message.clone() }))
-}
-
-fn payload_is_internal(payload: &ErrorPayload) -> bool {
-    payload.code == "internal"
+    frame_head("error", id, &json(&err.payload()))
 }
 
 fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("wire types serialise")
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
 }
 
 fn is_capacity_error(err: axum::Error) -> bool {

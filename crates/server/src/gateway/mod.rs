@@ -2,6 +2,7 @@
 //! socket to a [`connection`] task. The frame format is in `docs/protocol.md`.
 
 mod connection;
+mod op;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;

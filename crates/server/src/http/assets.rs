@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use cromulent_proto::ErrorCode;
 use rust_embed::Embed;
 
 use super::ApiError;
@@ -20,10 +21,11 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route.").into_response();
+        return ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such route.").into_response();
     }
     if method != Method::GET && method != Method::HEAD {
-        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Pages are only read.").into_response();
+        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Pages are only read.")
+            .into_response();
     }
     let asset = path.starts_with("assets/");
     match WebClient::get(path).filter(|_| !path.is_empty() && path != "index.html") {

@@ -4,6 +4,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
+use cromulent_proto::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, origin_allowed, session_cookie};
@@ -28,19 +29,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 fn json_error(rejection: &JsonRejection) -> ApiError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "The request body is too large.")
         }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with Content-Type: application/json.",
         ),
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("The body has the wrong shape: {}", rejection.body_text()),
         ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body is not valid JSON."),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, "The request body is not valid JSON."),
     }
 }
 
@@ -54,7 +55,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))
-            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Nothing has that id."))
+            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Nothing has that id."))
     }
 }
 
@@ -68,7 +69,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
         Query::<T>::from_request_parts(parts, state).await.map(|Query(value)| ApiQuery(value)).map_err(|rejection| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 format!("Bad query parameters: {}", rejection.body_text()),
             )
         })

@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
+use cromulent_proto::ErrorCode;
 use cromulent_proto::rest::{ErrorBody, ErrorResponse};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -72,11 +73,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route.")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such route.")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not accept that method.")
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "This route does not accept that method.")
 }
 
 /// An error as the REST API answers it: a status and `{"error": {code, message, field?}}`.
@@ -89,12 +90,12 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a fixed code.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, body: ErrorBody { code: code.into(), message: message.into(), field: None }, retry_after_secs: None }
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: ErrorBody { code, message: message.into(), field: None }, retry_after_secs: None }
     }
 
     fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the server.")
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Something went wrong on the server.")
     }
 }
 
@@ -118,7 +119,7 @@ impl From<Error> for ApiError {
         };
         ApiError {
             status,
-            body: ErrorBody { code: err.code().into(), message: err.to_string(), field: err.field().map(str::to_owned) },
+            body: ErrorBody { code: err.code(), message: err.to_string(), field: err.field().map(str::to_owned) },
             retry_after_secs,
         }
     }

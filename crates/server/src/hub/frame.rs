@@ -28,4 +28,3 @@ pub fn finish_frame(head: &str, seq: u64) -> Utf8Bytes {
     text.push('}');
     text.into()
 }
-

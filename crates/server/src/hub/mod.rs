@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use cromulent_proto::Id;
-use cromulent_proto::gateway::{PresenceStatus, PresenceUpdate, close};
+use cromulent_proto::gateway::{InvalidSessionReason, PresenceStatus, PresenceUpdate, close};
 use tokio::sync::mpsc;
 
 pub use frame::{finish_frame, frame_head};
-pub use session::{Attachment, Closer, LinkStatus, ResumeRefused, Session};
+pub use session::{Attachment, Closer, LinkStatus, Session};
 use session::{Link, SessionState};
 
 use crate::domain::access::Audience;
@@ -95,7 +95,7 @@ impl Hub {
         login_session_id: i64,
         last_seq: u64,
         closer: Closer,
-    ) -> Result<(Attachment, Vec<Utf8Bytes>), ResumeRefused> {
+    ) -> Result<(Attachment, Vec<Utf8Bytes>), InvalidSessionReason> {
         let session = self
             .inner
             .sessions
@@ -104,10 +104,10 @@ impl Hub {
             .get(session_id)
             .filter(|s| s.principal.login_session_id == login_session_id)
             .cloned()
-            .ok_or(ResumeRefused::UnknownSession)?;
+            .ok_or(InvalidSessionReason::UnknownSession)?;
         let mut state = session.state.lock().expect("session lock");
         if state.ended {
-            return Err(ResumeRefused::UnknownSession);
+            return Err(InvalidSessionReason::UnknownSession);
         }
         let oldest = state.replay.front().map_or(state.seq + 1, |(seq, _)| *seq);
         if last_seq > state.seq || last_seq + 1 < oldest {
@@ -117,7 +117,7 @@ impl Hub {
             if detached {
                 self.end_session(&session, close::SESSION_ENDED);
             }
-            return Err(ResumeRefused::TooFarBehind);
+            return Err(InvalidSessionReason::TooFarBehind);
         }
         let missed = state.replay.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, text)| text.clone()).collect();
         if let Some(old) = state.link.take() {
@@ -269,7 +269,7 @@ mod tests {
         a.session.first_frame(&frame_head("ready", None, "{}"));
         hub.detach(&a.session, a.generation, true);
         let refused = hub.resume(a.session.id(), 1, 1, Closer::child_of(&shutdown)).unwrap_err();
-        assert_eq!(refused, ResumeRefused::TooFarBehind, "frames 2 and 3 are gone, so resuming from 1 must fail");
+        assert_eq!(refused, InvalidSessionReason::TooFarBehind, "frames 2 and 3 are gone, so resuming from 1 must fail");
     }
 
     #[tokio::test]
@@ -296,7 +296,10 @@ mod tests {
         let (_b, missed) = hub.resume(a.session.id(), 1, seen, Closer::child_of(&shutdown)).unwrap();
         assert_eq!(missed.len(), 1);
         assert!(missed[0].as_str().contains("channel_delete"));
-        assert_eq!(hub.resume(a.session.id(), 2, seen, Closer::child_of(&shutdown)).unwrap_err(), ResumeRefused::UnknownSession);
+        assert_eq!(
+            hub.resume(a.session.id(), 2, seen, Closer::child_of(&shutdown)).unwrap_err(),
+            InvalidSessionReason::UnknownSession
+        );
     }
 
     #[tokio::test]
@@ -309,7 +312,7 @@ mod tests {
             hub.publish(&Audience::Everyone, &Event::ChannelDelete(cromulent_proto::gateway::ChannelDelete { id: Id(id) }));
         }
         let refused = hub.resume(a.session.id(), 1, 1, Closer::child_of(&shutdown)).unwrap_err();
-        assert_eq!(refused, ResumeRefused::TooFarBehind);
+        assert_eq!(refused, InvalidSessionReason::TooFarBehind);
         assert_eq!(hub.session_count(), 0);
     }
 

@@ -83,25 +83,6 @@ pub struct Attachment {
     pub generation: u64,
 }
 
-/// Why `resume` was refused; the client should identify again and refetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResumeRefused {
-    /// No such session for this login (never existed, expired, ended, or opened with another token).
-    UnknownSession,
-    /// The frames after the client's `seq` are no longer buffered, or `seq` is from the future.
-    TooFarBehind,
-}
-
-impl ResumeRefused {
-    /// The reason as sent in `invalid_session`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResumeRefused::UnknownSession => "unknown_session",
-            ResumeRefused::TooFarBehind => "too_far_behind",
-        }
-    }
-}
-
 /// A snapshot of a session's link to its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkStatus {
@@ -169,4 +150,3 @@ impl Session {
         text
     }
 }
-

@@ -5,10 +5,10 @@ use std::num::NonZeroU32;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
+use cromulent_proto::rest::User;
+use cromulent_proto::{ErrorCode, Id};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use cromulent_proto::Id;
-use cromulent_proto::rest::User;
 use sha2::{Digest, Sha256};
 
 use super::{Chat, Error, Principal, Result, now_ms};
@@ -138,9 +138,9 @@ impl Chat {
     async fn conflict_on(&self, username_key: &str, email_key: Option<&str>) -> Result<Error> {
         let taken = self.store.get_user_by_login(username_key).await?;
         Ok(if taken.is_some() || email_key.is_none() {
-            Error::Conflict { code: "username_taken", field: "username", message: "That username is taken." }
+            Error::Conflict { code: ErrorCode::UsernameTaken, field: "username", message: "That username is taken." }
         } else {
-            Error::Conflict { code: "email_taken", field: "email", message: "That email address is already registered." }
+            Error::Conflict { code: ErrorCode::EmailTaken, field: "email", message: "That email address is already registered." }
         })
     }
 
@@ -173,7 +173,12 @@ impl Chat {
             return Err(Error::Unauthenticated);
         }
         let row = self.store.get_session(&token_hash(token), now_ms()).await?.ok_or(Error::Unauthenticated)?;
-        Ok(Principal { user_id: row.user_id, username: row.username.clone(), admin: row.admin(), login_session_id: row.session_id })
+        Ok(Principal {
+            user_id: row.user_id,
+            username: row.username.clone(),
+            admin: row.admin(),
+            login_session_id: row.session_id,
+        })
     }
 
     async fn start_session(&self, user: UserRow) -> Result<NewSession> {
@@ -182,7 +187,8 @@ impl Chat {
         let ttl_ms = i64::from(self.auth.session_ttl_days) * 86_400_000;
         let session_id = self.next_id();
         self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms).await?;
-        let principal = Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), login_session_id: session_id };
+        let principal =
+            Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), login_session_id: session_id };
         Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000 })
     }
 

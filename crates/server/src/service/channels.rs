@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use cromulent_proto::Id;
 use cromulent_proto::gateway::ChannelDelete;
 use cromulent_proto::rest::{Channel, ChannelKind, CreateChannelRequest, UpdateChannelRequest, User};
+use cromulent_proto::{ErrorCode, Id};
 
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::access::{Audience, can_see_channel};
@@ -29,7 +29,7 @@ impl ChannelRow {
 }
 
 fn name_taken() -> Error {
-    Error::Conflict { code: "channel_name_taken", field: "name", message: "A channel of that kind already has that name." }
+    Error::Conflict { code: ErrorCode::ChannelNameTaken, field: "name", message: "A channel of that kind already has that name." }
 }
 
 impl Chat {
@@ -191,7 +191,9 @@ impl Chat {
     async fn private_channel(&self, id: Id) -> Result<ChannelRow> {
         let channel = self.store.get_channel(id.0).await?.ok_or(Error::NotFound("Channel"))?;
         if !channel.private() {
-            return Err(Invalid::new("channel_not_private", "channel_id", "Only private channels have explicit members.").into());
+            return Err(
+                Invalid::new(ErrorCode::ChannelNotPrivate, "channel_id", "Only private channels have explicit members.").into()
+            );
         }
         Ok(channel)
     }

@@ -1,8 +1,8 @@
 //! Text messages and typing: history, post, edit, delete, each checked against channel access.
 
-use cromulent_proto::Id;
 use cromulent_proto::gateway::{MessageDelete, TypingStart};
 use cromulent_proto::rest::{Author, ChannelKind, Message};
+use cromulent_proto::{ErrorCode, Id};
 
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::event::Event;
@@ -50,7 +50,7 @@ impl Chat {
     ) -> Result<Vec<Message>> {
         let limit = limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Invalid::new("invalid_limit", "limit", "limit is between 1 and 100.").into());
+            return Err(Invalid::new(ErrorCode::InvalidLimit, "limit", "limit is between 1 and 100.").into());
         }
         let channel = self.text_channel(principal, channel_id).await?;
         let before = before.map_or(i64::MAX, |id| id.0);

@@ -11,6 +11,7 @@ mod voice;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use cromulent_proto::ErrorCode;
 use tokio::sync::Semaphore;
 
 pub use auth::{LoginLimits, NewSession};
@@ -48,7 +49,7 @@ pub enum Error {
     #[error("{message}")]
     Conflict {
         /// Stable code, e.g. `username_taken`.
-        code: &'static str,
+        code: ErrorCode,
         /// Field at fault.
         field: &'static str,
         /// A sentence for people.
@@ -67,7 +68,7 @@ pub enum Error {
     #[error("{message}")]
     Refused {
         /// Stable code, e.g. `already_in_channel`.
-        code: &'static str,
+        code: ErrorCode,
         /// A sentence for people.
         message: &'static str,
     },
@@ -102,21 +103,20 @@ impl From<Invalid> for Error {
 }
 
 impl Error {
-    /// The stable snake_case code clients switch on.
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> ErrorCode {
         match self {
             Error::Invalid(invalid) => invalid.code,
-            Error::Unauthenticated => "unauthenticated",
-            Error::InvalidCredentials => "invalid_credentials",
-            Error::Forbidden(_) => "forbidden",
-            Error::RegistrationClosed => "registration_closed",
-            Error::NotFound(_) => "not_found",
-            Error::Conflict { code, .. } => code,
-            Error::WrongChannelKind { needed: "voice", .. } => "not_a_voice_channel",
-            Error::WrongChannelKind { .. } => "wrong_channel_kind",
-            Error::Refused { code, .. } => code,
-            Error::RateLimited { .. } => "rate_limited",
-            Error::Store(_) | Error::Hashing => "internal",
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::RegistrationClosed => ErrorCode::RegistrationClosed,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict { code, .. } | Error::Refused { code, .. } => *code,
+            Error::WrongChannelKind { needed: "voice", .. } => ErrorCode::NotAVoiceChannel,
+            Error::WrongChannelKind { .. } => ErrorCode::WrongChannelKind,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::Store(_) | Error::Hashing => ErrorCode::Internal,
         }
     }
 

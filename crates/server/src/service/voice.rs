@@ -6,9 +6,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cromulent_proto::Id;
 use cromulent_proto::rest::ChannelKind;
-use cromulent_proto::voice::{IceServers, VoiceFlags, VoiceJoined, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
+use cromulent_proto::voice::{
+    IceServers, IceTransportPolicy, VoiceFlags, VoiceJoined, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate,
+};
+use cromulent_proto::{ErrorCode, Id};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 
@@ -71,7 +73,7 @@ impl Voice {
     }
 }
 
-fn refused(code: &'static str, message: &'static str) -> Error {
+fn refused(code: ErrorCode, message: &'static str) -> Error {
     Error::Refused { code, message }
 }
 
@@ -92,7 +94,7 @@ impl Chat {
             ice_servers: list.servers,
             expires_at: list.expires_at,
             ice_degraded: degraded,
-            ice_transport_policy: if self.voice.config.force_relay { "relay" } else { "all" }.to_owned(),
+            ice_transport_policy: if self.voice.config.force_relay { IceTransportPolicy::Relay } else { IceTransportPolicy::All },
         }
     }
 
@@ -105,27 +107,22 @@ impl Chat {
         host: &RequestHost,
     ) -> Result<VoiceJoined> {
         if !self.voice.config.enabled {
-            return Err(refused("voice_disabled", "Voice is turned off on this server."));
+            return Err(refused(ErrorCode::VoiceDisabled, "Voice is turned off on this server."));
         }
         let principal = session.principal();
         let joined = {
             let _access = self.locks.read(channel_id.0).await;
-            let channel = self.store.get_channel(channel_id.0).await?.ok_or(Error::NotFound("Channel"))?;
-            let member =
-                channel.private() && !principal.admin && self.store.is_channel_member(channel.id, principal.user_id).await?;
-            if !can_see_channel(channel.private(), principal.admin, member) {
-                return Err(Error::Forbidden("This voice channel is private."));
-            }
+            let channel = self.visible_channel(principal, channel_id).await?;
             if channel.kind() != ChannelKind::Voice {
                 return Err(Error::WrongChannelKind { needed: "voice", actual: "text" });
             }
             let joined =
                 self.voice.rooms.join(principal.user_id, channel.id, session, takeover).map_err(|refusal| match refusal {
                     JoinRefused::AlreadyInChannel => {
-                        refused("already_in_channel", "You are in this voice channel on another connection.")
+                        refused(ErrorCode::AlreadyInChannel, "You are in this voice channel on another connection.")
                     }
                     JoinRefused::AlreadyInVoice => {
-                        refused("already_in_voice", "You are in another voice channel on another connection.")
+                        refused(ErrorCode::AlreadyInVoice, "You are in another voice channel on another connection.")
                     }
                 })?;
             if let Some(old) = &joined.replaced {
@@ -178,10 +175,10 @@ impl Chat {
             return Err(Error::RateLimited { retry_after_secs: 1 });
         }
         if !signal.is_object() {
-            return Err(refused("invalid_signal", "A signal is an object with a description or a candidate."));
+            return Err(refused(ErrorCode::InvalidSignal, "A signal is an object with a description or a candidate."));
         }
         if serde_json::to_string(&signal).map_or(usize::MAX, |s| s.len()) > self.voice.config.max_signal_bytes {
-            return Err(refused("signal_too_large", "The signal is larger than the server accepts."));
+            return Err(refused(ErrorCode::SignalTooLarge, "The signal is larger than the server accepts."));
         }
         let sender = self.voice.rooms.member(from).filter(|m| Arc::ptr_eq(&m.session, session));
         let target = self.voice.rooms.member(to.0);
@@ -190,7 +187,7 @@ impl Chat {
                 target.session.send_event(&Event::VoiceSignal(VoiceSignalFrom { from: Id(from), signal }));
                 Ok(())
             }
-            _ => Err(refused("not_in_channel", "You and that user are not in the same voice channel.")),
+            _ => Err(refused(ErrorCode::NotInChannel, "You and that user are not in the same voice channel.")),
         }
     }
 
@@ -202,7 +199,7 @@ impl Chat {
             .voice
             .rooms
             .set_flags(user_id, session, flags)
-            .ok_or_else(|| refused("not_in_voice", "You are not in a voice channel."))?;
+            .ok_or_else(|| refused(ErrorCode::NotInVoice, "You are not in a voice channel."))?;
         let _access = self.locks.read(channel_id).await;
         if let Some(channel) = self.store.get_channel(channel_id).await? {
             let member = self.voice.rooms.member(user_id);
@@ -216,7 +213,7 @@ impl Chat {
     pub async fn voice_refresh_ice(&self, session: &Arc<Session>, host: &RequestHost) -> Result<IceServers> {
         let user_id = session.principal().user_id;
         if self.voice.rooms.member(user_id).is_none_or(|m| !Arc::ptr_eq(&m.session, session)) {
-            return Err(refused("not_in_voice", "You are not in a voice channel."));
+            return Err(refused(ErrorCode::NotInVoice, "You are not in a voice channel."));
         }
         Ok(self.ice_servers(user_id, host).await)
     }
@@ -231,8 +228,11 @@ impl Chat {
         }
         let chat = self.clone();
         let session = Arc::clone(session);
-        let grace =
-            if goodbye || session.link_status().ended { Duration::ZERO } else { Duration::from_millis(self.voice.config.grace_ms) };
+        let grace = if goodbye || session.link_status().ended {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(self.voice.config.grace_ms)
+        };
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
             let link = session.link_status();
