@@ -11,15 +11,21 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::builtin_relay::{self, BuiltinRelay, RelayError};
+use crate::config::{Config, TurnConfig, TurnProvider};
 use crate::domain::id::IdGenerator;
 use crate::hub::{Hub, HubLimits};
-use crate::service::{self, Chat};
+use crate::service::{self, Chat, Voice};
 use crate::store::{Store, StoreError};
-use crate::voice::RequestHost;
+use crate::voice::ice::{Builtin, Coturn, Metered, RelayPorts, StunOnly};
+use crate::voice::{IceProvider, IceServersSource, RequestHost};
 
 /// How long shutdown waits for gateway connections to close.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a Metered call may take, and how long its answer is reused.
+const METERED_TIMEOUT: Duration = Duration::from_secs(5);
+const METERED_CACHE: Duration = Duration::from_secs(300);
 
 /// How often quiet rate-limit keys and expired sessions are cleaned up.
 const TIDY_EVERY: Duration = Duration::from_secs(600);
@@ -38,7 +44,7 @@ pub enum AppError {
     Config(#[from] crate::config::ConfigError),
     /// The built-in relay could not start.
     #[error(transparent)]
-    Relay(#[from] crate::relay::RelayError),
+    Relay(#[from] RelayError),
     /// Creating the data directory or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -57,15 +63,18 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// The built-in STUN/TURN relay, when `turn.provider = "builtin"`.
     pub relay: Option<Arc<RelayServer>>,
+    /// Where the built-in relay listens, when it runs.
+    pub relay_ports: Option<RelayPorts>,
 }
 
 impl AppState {
-    /// Creates the data directory, opens and migrates the database, and seeds default channels.
-    pub async fn open(mut config: Config) -> Result<AppState, AppError> {
+    /// Creates the data directory, starts the built-in relay if configured, opens and migrates
+    /// the database, and seeds default channels.
+    pub async fn open(config: Config) -> Result<AppState, AppError> {
         config.validate()?;
         create_private_dir(&config.data_dir)?;
         let shutdown = CancellationToken::new();
-        let relay = crate::relay::start(&mut config, shutdown.clone()).await?.map(Arc::new);
+        let relay = builtin_relay::start(&config.turn, &config.data_dir, shutdown.clone()).await?;
         // If anything below fails, the relay's threads must stop with it.
         let stop_relay_on_error = shutdown.clone().drop_guard();
         let store = Store::open(&config.database_url()).await?;
@@ -75,10 +84,19 @@ impl AppState {
             resume_window: config.gateway.resume_window(),
         });
         let ids = IdGenerator::starting_after(store.max_id().await?);
-        let chat = Chat::new(store, hub, Arc::new(ids), &config);
+        let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref()), config.turn.stun_urls.clone());
+        let voice = Voice::new(config.voice.clone(), ice);
+        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), voice);
         chat.create_default_channels().await?;
         stop_relay_on_error.disarm();
-        Ok(AppState { chat, config: Arc::new(config), shutdown, connections: TaskTracker::new(), relay })
+        Ok(AppState {
+            chat,
+            config: Arc::new(config),
+            shutdown,
+            connections: TaskTracker::new(),
+            relay_ports: relay.as_ref().map(|r| r.ports),
+            relay: relay.map(|r| r.server),
+        })
     }
 
     /// The host a request used to reach this server, for naming it in STUN/TURN URLs; the
@@ -114,9 +132,14 @@ impl App {
         self.listener.local_addr().expect("bound listener has an address")
     }
 
-    /// The configuration in effect, with the generated TURN secret and the relay ports bound.
+    /// The configuration in effect.
     pub fn config(&self) -> &Config {
         &self.state.config
+    }
+
+    /// Where the built-in relay listens, when it runs.
+    pub fn relay_ports(&self) -> Option<RelayPorts> {
+        self.state.relay_ports
     }
 
     /// Cancel it to shut the server down gracefully.
@@ -149,6 +172,24 @@ impl App {
         state.chat.store().close().await;
         tracing::info!("stopped");
         Ok(served?)
+    }
+}
+
+/// The ICE servers clients get, as `turn.provider` says: the built-in relay (named by the
+/// host each client used, unless `turn.public_host`), an external coturn, Metered, or STUN only.
+fn ice_provider(turn: &TurnConfig, relay: Option<&BuiltinRelay>) -> Box<dyn IceProvider> {
+    let ttl_secs = turn.credential_ttl_secs as i64;
+    match (turn.provider, relay) {
+        (TurnProvider::Builtin, Some(relay)) => {
+            Box::new(Builtin::new(relay.secret.clone(), relay.ports, RequestHost::parse(&turn.public_host), ttl_secs))
+        }
+        (TurnProvider::Coturn, _) => {
+            Box::new(Coturn::new(turn.secret.clone(), turn.urls.clone(), turn.stun_urls.clone(), ttl_secs))
+        }
+        (TurnProvider::Metered, _) => {
+            Box::new(Metered::new(&turn.metered_api_url, turn.metered_api_key.clone(), METERED_TIMEOUT, METERED_CACHE))
+        }
+        (TurnProvider::None | TurnProvider::Builtin, _) => Box::new(StunOnly::new(turn.stun_urls.clone())),
     }
 }
 

@@ -5,13 +5,13 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod builtin_relay;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod gateway;
 pub mod http;
 pub mod hub;
-pub mod relay;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 pub use auth::{LoginLimits, NewSession};
 pub use voice::Voice;
 
-use crate::config::{AuthConfig, Config};
+use crate::config::AuthConfig;
 use crate::domain::id::IdGenerator;
 use crate::domain::principal::Principal;
 use crate::domain::text::Invalid;
@@ -148,9 +148,8 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Use cases over `store`, announcing events on `hub`, set up as `config` says.
-    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, config: &Config) -> Chat {
-        let auth = config.auth.clone();
+    /// Use cases over `store`, announcing events on `hub`, with voice as `voice` runs it.
+    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig, voice: Voice) -> Chat {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Chat {
             store,
@@ -159,7 +158,7 @@ impl Chat {
             hashing: Arc::new(Semaphore::new(cores)),
             limits: Arc::new(LoginLimits::new(&auth)),
             locks: Arc::default(),
-            voice: Arc::new(Voice::from_config(config)),
+            voice: Arc::new(voice),
             auth,
         }
     }

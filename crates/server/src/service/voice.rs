@@ -15,17 +15,12 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 
 use super::{Chat, Error, Result, now_ms};
-use crate::config::{Config, TurnProvider, VoiceConfig};
+use crate::config::VoiceConfig;
 use crate::domain::access::{Audience, can_see_channel};
 use crate::domain::event::Event;
 use crate::hub::Session;
-use crate::voice::ice::{Builtin, Coturn, Metered, RelayPorts, StunOnly};
 use crate::voice::rooms::Member;
-use crate::voice::{IceProvider, IceServersSource, JoinRefused, RequestHost, VoiceRooms};
-
-/// How long a Metered call may take, and how long its answer is reused.
-const METERED_TIMEOUT: Duration = Duration::from_secs(5);
-const METERED_CACHE: Duration = Duration::from_secs(300);
+use crate::voice::{IceServersSource, JoinRefused, RequestHost, VoiceRooms};
 
 /// Voice state shared by all connections.
 pub struct Voice {
@@ -36,40 +31,10 @@ pub struct Voice {
 }
 
 impl Voice {
-    /// The registry and ICE provider the configuration asks for.
-    pub fn from_config(config: &Config) -> Voice {
-        let turn = &config.turn;
-        let provider: Box<dyn IceProvider> = match turn.provider {
-            TurnProvider::Builtin => Box::new(Builtin::new(
-                turn.secret.expose().to_owned(),
-                RelayPorts {
-                    udp_tcp: turn.listen.port(),
-                    tls: turn.relay_settings().is_ok_and(|s| s.tls).then_some(turn.tls_listen.port()),
-                },
-                RequestHost::parse(&turn.public_host),
-                turn.credential_ttl_secs as i64,
-            )),
-            TurnProvider::None => Box::new(StunOnly::new(turn.stun_urls.clone())),
-            TurnProvider::Coturn => Box::new(Coturn::new(
-                turn.secret.expose().to_owned(),
-                turn.urls.clone(),
-                turn.stun_urls.clone(),
-                turn.credential_ttl_secs as i64,
-            )),
-            TurnProvider::Metered => Box::new(Metered::new(
-                &turn.metered_api_url,
-                turn.metered_api_key.expose().to_owned(),
-                METERED_TIMEOUT,
-                METERED_CACHE,
-            )),
-        };
-        let per_minute = NonZeroU32::new(config.voice.signals_per_minute.max(1)).expect("at least one");
-        Voice {
-            rooms: VoiceRooms::default(),
-            ice: IceServersSource::new(provider, turn.stun_urls.clone()),
-            signals: RateLimiter::keyed(Quota::per_minute(per_minute)),
-            config: config.voice.clone(),
-        }
+    /// An empty registry that hands out ICE servers from `ice`.
+    pub fn new(config: VoiceConfig, ice: IceServersSource) -> Voice {
+        let per_minute = NonZeroU32::new(config.signals_per_minute.max(1)).expect("at least one");
+        Voice { rooms: VoiceRooms::default(), ice, signals: RateLimiter::keyed(Quota::per_minute(per_minute)), config }
     }
 }
 

@@ -12,6 +12,8 @@ use cromulent_proto::voice::IceServer;
 use cromulent_turn::credential;
 use serde::Deserialize;
 
+use crate::config::Secret;
+
 /// A list of ICE servers and when its credentials expire (unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceList {
@@ -106,8 +108,8 @@ impl RequestHost {
 }
 
 /// A REST credential for `user_id`, as coturn and the built-in relay check it.
-fn rest_credential(secret: &str, expires_at: i64, user_id: i64) -> (String, String) {
-    let minted = credential::mint(secret.as_bytes(), &user_id.to_string(), expires_at);
+fn rest_credential(secret: &Secret, expires_at: i64, user_id: i64) -> (String, String) {
+    let minted = credential::mint(secret.expose().as_bytes(), &user_id.to_string(), expires_at);
     (minted.username, minted.password)
 }
 
@@ -122,7 +124,7 @@ pub struct RelayPorts {
 
 /// The relay built into this server (`turn.provider = "builtin"`).
 pub struct Builtin {
-    secret: String,
+    secret: Secret,
     ports: RelayPorts,
     public_host: Option<RequestHost>,
     ttl_secs: i64,
@@ -131,7 +133,7 @@ pub struct Builtin {
 impl Builtin {
     /// Credentials minted with `secret` for the relay on `ports`, named by `public_host` or by
     /// the host each client used.
-    pub fn new(secret: String, ports: RelayPorts, public_host: Option<RequestHost>, ttl_secs: i64) -> Builtin {
+    pub fn new(secret: Secret, ports: RelayPorts, public_host: Option<RequestHost>, ttl_secs: i64) -> Builtin {
         Builtin { secret, ports, public_host, ttl_secs }
     }
 }
@@ -163,7 +165,7 @@ impl IceProvider for Builtin {
 
 /// An external coturn with `use-auth-secret` (`turn.provider = "coturn"`).
 pub struct Coturn {
-    secret: String,
+    secret: Secret,
     turn_urls: Vec<String>,
     stun: StunOnly,
     ttl_secs: i64,
@@ -171,7 +173,7 @@ pub struct Coturn {
 
 impl Coturn {
     /// Credentials minted with `secret` for `turn_urls`, valid `ttl_secs`, plus STUN URLs.
-    pub fn new(secret: String, turn_urls: Vec<String>, stun_urls: Vec<String>, ttl_secs: i64) -> Coturn {
+    pub fn new(secret: Secret, turn_urls: Vec<String>, stun_urls: Vec<String>, ttl_secs: i64) -> Coturn {
         Coturn { secret, turn_urls, stun: StunOnly::new(stun_urls), ttl_secs }
     }
 }
@@ -211,7 +213,8 @@ enum MeteredUrls {
 /// call costs a round trip to the provider on every join.
 pub struct Metered {
     endpoint: String,
-    api_key: String,
+    api_key: Secret,
+    /// Times out a whole call, body included.
     client: reqwest::Client,
     timeout: Duration,
     cache_for: Duration,
@@ -220,7 +223,7 @@ pub struct Metered {
 
 impl Metered {
     /// A client for `api_url` with `api_key`, timing out after `timeout`, caching for `cache_for`.
-    pub fn new(api_url: &str, api_key: String, timeout: Duration, cache_for: Duration) -> Metered {
+    pub fn new(api_url: &str, api_key: Secret, timeout: Duration, cache_for: Duration) -> Metered {
         Metered {
             endpoint: format!("{}/api/v1/turn/credentials", api_url.trim_end_matches('/')),
             api_key,
@@ -232,18 +235,15 @@ impl Metered {
     }
 
     async fn fetch(&self) -> Result<Vec<IceServer>, IceError> {
-        let request = self.client.get(&self.endpoint).query(&[("apiKey", self.api_key.as_str())]).send();
+        let failed = |e: reqwest::Error| {
+            if e.is_timeout() { IceError::Timeout(self.timeout) } else { IceError::Request(e.without_url().to_string()) }
+        };
         let response =
-            tokio::time::timeout(self.timeout, request).await.map_err(|_| IceError::Timeout(self.timeout))?.map_err(|e| {
-                if e.is_timeout() { IceError::Timeout(self.timeout) } else { IceError::Request(e.without_url().to_string()) }
-            })?;
+            self.client.get(&self.endpoint).query(&[("apiKey", self.api_key.expose())]).send().await.map_err(failed)?;
         if !response.status().is_success() {
             return Err(IceError::Status(response.status().as_u16()));
         }
-        let body = tokio::time::timeout(self.timeout, response.bytes())
-            .await
-            .map_err(|_| IceError::Timeout(self.timeout))?
-            .map_err(|e| IceError::Request(e.without_url().to_string()))?;
+        let body = response.bytes().await.map_err(failed)?;
         let servers: Vec<MeteredServer> = serde_json::from_slice(&body).map_err(|e| IceError::Body(e.to_string()))?;
         if servers.is_empty() {
             return Err(IceError::Body("the list is empty".into()));
@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn credentials_match_coturns_rest_scheme() {
         // Same inputs as `printf %s "$u" | openssl dgst -sha1 -hmac secret -binary | base64`.
-        let (username, password) = rest_credential("secret", 1_700_000_000, 42);
+        let (username, password) = rest_credential(&"secret".into(), 1_700_000_000, 42);
         assert_eq!(username, "1700000000:42");
         assert_eq!(password, "ZzfPuPkrzUOsnm5YISnTiKDnXWo=");
     }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use cromulent::voice::ice::RelayPorts;
 use cromulent::{App, Config};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
@@ -25,6 +26,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// Its configuration.
     pub config: Config,
+    /// Where its built-in relay listens, when it runs one.
+    pub relay_ports: Option<RelayPorts>,
     /// HTTP client without cookies.
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -86,9 +89,10 @@ impl TestApp {
         let app = App::build(config, listener).await.expect("server starts");
         let addr = app.local_addr();
         let config = app.config().clone();
+        let relay_ports = app.relay_ports();
         let shutdown = app.shutdown_token();
         let task = tokio::spawn(async move { app.run().await.expect("server runs") });
-        TestApp { addr, config, http: reqwest::Client::new(), shutdown, task: Some(task), _data_dir: data_dir }
+        TestApp { addr, config, relay_ports, http: reqwest::Client::new(), shutdown, task: Some(task), _data_dir: data_dir }
     }
 
     /// Stops the server gracefully and waits for it.
@@ -104,7 +108,6 @@ impl TestApp {
         self.stop().await;
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".parse().unwrap();
-        config.turn.listen.set_port(0);
         TestApp::start(config, self._data_dir.clone()).await
     }
 

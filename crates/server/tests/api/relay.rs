@@ -124,7 +124,7 @@ async fn wrong_expired_and_unknown_credentials_are_refused() {
 #[tokio::test]
 async fn internal_peers_get_403_unless_allowed() {
     let app = relay_app(|c| {
-        c.turn.allowed_peer_ips = vec!["10.99.0.0/16".to_owned()];
+        c.turn.allowed_peer_ips = vec!["10.99.0.0/16".parse().unwrap()];
         // A refused client exits without releasing its allocations.
         c.turn.user_quota = 100;
     })
@@ -214,7 +214,7 @@ async fn uclient_relays_over_tls_when_a_certificate_is_configured() {
     let amy = app.register("amy").await;
     let (status, body) = app.call(Method::GET, "/voice/ice-servers", Some(&amy.token), None).await;
     assert!(status.is_success());
-    let tls_port = app.config.turn.tls_listen.port();
+    let tls_port = app.relay_ports.unwrap().tls.unwrap();
     assert_eq!(body["ice_servers"][1]["urls"][2], format!("turns:127.0.0.1:{tls_port}?transport=tcp"));
     let (_, username, password) = issued(&app, &amy).await;
     let (ok, text) = uclient(tls_port, "127.0.0.1", peer.port, &["-t", "-S", "-n", "20"], &username, &password).await;

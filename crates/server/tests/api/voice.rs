@@ -41,7 +41,7 @@ async fn joining_lists_participants_and_tells_everyone_who_can_see_the_channel()
     assert_eq!(joined["d"]["channel_id"], lounge.as_str());
     assert_eq!(joined["d"]["participants"], json!([{"user_id": amy.id, "muted": false, "deafened": false, "speaking": false}]));
     assert_eq!(joined["d"]["ice_transport_policy"], "all");
-    let relay_port = app.config.turn.listen.port();
+    let relay_port = app.relay_ports.unwrap().udp_tcp;
     let servers = &joined["d"]["ice_servers"];
     assert_eq!(servers[0]["urls"], json!([format!("stun:127.0.0.1:{relay_port}")]), "the built-in relay, named by the host used");
     assert_eq!(

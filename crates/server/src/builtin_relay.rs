@@ -1,9 +1,11 @@
-//! The built-in STUN/TURN relay as this server runs it: settings from `[turn]`, and a REST
-//! secret that is generated on first start and kept in the data directory, readable by the
-//! server's user only.
+//! Starting the relay built into this binary (`turn.provider = "builtin"`): its core settings
+//! from `[turn]`, a REST secret generated on first start and kept in the data directory
+//! (readable by the server's user only), and what it ended up with — the secret and the ports
+//! actually bound — handed back for the ICE provider.
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine;
 use cromulent_turn::RelayConfig;
@@ -11,52 +13,52 @@ use cromulent_turn::peer_policy::PeerPolicy;
 use cromulent_turn::shell::{RelayServer, ShellConfig, tls_config};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigError, TurnProvider};
+use crate::config::{Secret, TurnConfig, TurnProvider};
+use crate::voice::ice::RelayPorts;
 
 /// File in `data_dir` holding the generated secret.
 const SECRET_FILE: &str = "turn-secret";
 
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum RelayError {
-    /// A `[turn]` setting is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The secret file or a listener could not be set up.
-    #[error("the TURN relay could not start: {0}")]
-    Io(#[from] io::Error),
+#[error("the TURN relay could not start: {0}")]
+pub struct RelayError(#[from] io::Error);
+
+/// The running relay and what clients need to reach it.
+pub struct BuiltinRelay {
+    /// The relay's sockets and threads.
+    pub server: Arc<RelayServer>,
+    /// The secret its credentials are minted with (configured or generated).
+    pub secret: Secret,
+    /// The ports bound (port 0 in the configuration picks free ones).
+    pub ports: RelayPorts,
 }
 
-/// Starts the relay when `turn.provider = "builtin"`, filling in the generated secret and the
-/// ports actually bound (port 0 picks free ones), so the ICE provider hands out what exists.
-pub async fn start(config: &mut Config, shutdown: CancellationToken) -> Result<Option<RelayServer>, RelayError> {
-    if config.turn.provider != TurnProvider::Builtin {
+/// Starts the relay when `turn.provider = "builtin"`.
+pub async fn start(turn: &TurnConfig, data_dir: &Path, shutdown: CancellationToken) -> Result<Option<BuiltinRelay>, RelayError> {
+    if turn.provider != TurnProvider::Builtin {
         return Ok(None);
     }
-    if config.turn.secret.expose().is_empty() {
-        config.turn.secret = load_or_create_secret(&config.data_dir)?.into();
-    }
-    let turn = &config.turn;
-    let settings = turn.relay_settings()?;
-    let mut relay = RelayConfig::with_secret(turn.secret.expose().as_bytes().to_vec());
+    let secret = match turn.secret.expose() {
+        "" => Secret::from(load_or_create_secret(data_dir)?),
+        _ => turn.secret.clone(),
+    };
+    let mut relay = RelayConfig::with_secret(secret.expose().as_bytes().to_vec());
     relay.realm = turn.realm.clone();
     relay.strict_expiry = turn.strict_expiry;
     relay.user_quota = turn.user_quota as usize;
     relay.total_quota = turn.total_quota as usize;
     relay.allocation_bandwidth = (turn.allocation_kbps > 0).then(|| u64::from(turn.allocation_kbps) * 1000 / 8);
-    relay.peer_policy = PeerPolicy::new(settings.allowed_peers, settings.denied_peers, turn.allow_loopback_peers);
-    relay.public_ip = settings.public_ip;
-    relay.relay_ports = settings.relay_ports;
-    let tls = match settings.tls {
-        true => Some((turn.tls_listen, tls_config(&turn.tls_cert, &turn.tls_key)?)),
-        false => None,
+    relay.peer_policy = PeerPolicy::new(turn.allowed_peer_ips.clone(), turn.denied_peer_ips.clone(), turn.allow_loopback_peers);
+    relay.public_ip = turn.public_ip;
+    relay.relay_ports = turn.relay_ports.range();
+    let tls = match turn.tls() {
+        Some(files) => Some((turn.tls_listen, tls_config(&files.cert, &files.key)?)),
+        None => None,
     };
     let server = RelayServer::start(ShellConfig { listen: turn.listen, tls, relay }, shutdown).await?;
-    config.turn.listen.set_port(server.udp_port());
-    if let Some(port) = server.tls_port() {
-        config.turn.tls_listen.set_port(port);
-    }
-    Ok(Some(server))
+    let ports = RelayPorts { udp_tcp: server.udp_port(), tls: server.tls_port() };
+    Ok(Some(BuiltinRelay { server: Arc::new(server), secret, ports }))
 }
 
 /// Reads the secret kept in `data_dir`, creating it (mode 0600) on first start.
