@@ -1,5 +1,5 @@
-//! What the relay has done, as monotonic counters and one gauge, shared with the metrics
-//! endpoint. Relaxed atomics: each figure is independent and read only for reporting.
+//! What the relay has done, as monotonic counters and one gauge, read as a [`Snapshot`] for
+//! reporting. Relaxed atomics: each figure is independent and read only for reporting.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 

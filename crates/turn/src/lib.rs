@@ -10,6 +10,7 @@ pub mod relay;
 #[cfg(feature = "shell")]
 pub mod shell;
 pub mod source_budget;
+pub mod token_bucket;
 
 pub use counters::{Counters, Snapshot};
 pub use relay::{Relay, RelayConfig};

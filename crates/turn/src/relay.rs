@@ -29,6 +29,7 @@ use crate::credential::{parse_username, password_for};
 use crate::nonce::{NonceError, Nonces};
 use crate::peer_policy::PeerPolicy;
 use crate::source_budget::SourceBudget;
+use crate::token_bucket::{Limit, TokenBucket};
 
 /// Bytes a caller leaves free in front of a peer's payload, so a ChannelData header can be
 /// written in place and the packet forwarded without a copy.
@@ -230,8 +231,9 @@ struct Allocation<H> {
     permissions: HashMap<IpAddr, Instant>,
     channels: HashMap<u16, Channel>,
     channel_of_peer: HashMap<SocketAddr, u16>,
-    /// Byte budgets towards peers and towards the client, when bandwidth is capped.
-    budgets: Option<[ByteBudget; 2]>,
+    /// Byte budgets towards peers and towards the client (one second of burst), when
+    /// bandwidth is capped.
+    budgets: Option<(Limit, [TokenBucket; 2])>,
 }
 
 /// Which way a relayed packet goes; each has its own byte budget.
@@ -246,36 +248,8 @@ impl<H> Allocation<H> {
     /// peer's address, and room in that direction's budget.
     fn admit(&mut self, peer: SocketAddr, len: usize, direction: Direction, now: Instant) -> bool {
         let permitted = self.permissions.get(&peer.ip()).is_some_and(|&until| until > now);
-        permitted && self.budgets.as_mut().is_none_or(|budgets| budgets[direction as usize].take(len, now))
-    }
-}
-
-/// A token bucket in bytes with one second of burst.
-struct ByteBudget {
-    rate: u64,
-    tokens: u64,
-    refilled: Instant,
-}
-
-impl ByteBudget {
-    fn new(rate: u64, now: Instant) -> ByteBudget {
-        ByteBudget { rate, tokens: rate, refilled: now }
-    }
-
-    fn take(&mut self, bytes: usize, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.refilled);
-        if elapsed >= Duration::from_millis(10) {
-            let added = (self.rate as u128 * elapsed.as_micros() / 1_000_000) as u64;
-            self.tokens = (self.tokens + added).min(self.rate);
-            self.refilled = now;
-        }
-        match self.tokens.checked_sub(bytes as u64) {
-            Some(left) => {
-                self.tokens = left;
-                true
-            }
-            None => false,
-        }
+        permitted
+            && self.budgets.as_mut().is_none_or(|(limit, buckets)| buckets[direction as usize].take(len as u64, *limit, now))
     }
 }
 
@@ -634,10 +608,10 @@ impl<H: Clone> Relay<H> {
             permissions: HashMap::default(),
             channels: HashMap::default(),
             channel_of_peer: HashMap::default(),
-            budgets: self
-                .config
-                .allocation_bandwidth
-                .map(|rate| [ByteBudget::new(rate, now.instant), ByteBudget::new(rate, now.instant)]),
+            budgets: self.config.allocation_bandwidth.map(|rate| {
+                let limit = Limit { per_second: rate, burst: rate };
+                (limit, [TokenBucket::full(limit, now.instant), TokenBucket::full(limit, now.instant)])
+            }),
         };
         *self.per_user.entry(allocation.user.clone()).or_insert(0) += 1;
         self.by_client.insert(allocation.client, id);

@@ -7,49 +7,28 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use crate::token_bucket::{Limit, TokenBucket};
+
 const SLOTS: usize = 4096;
 
 /// Token buckets shared by whichever addresses hash to the same slot.
 pub struct SourceBudget {
-    per_second: u32,
+    limit: Limit,
     hasher: RandomState,
-    slots: Box<[(u32, Option<Instant>)]>,
+    slots: Box<[Option<TokenBucket>]>,
 }
 
 impl SourceBudget {
     /// `per_second` answers per address, with a burst of twice that.
     pub fn new(per_second: u32) -> SourceBudget {
-        SourceBudget { per_second, hasher: RandomState::new(), slots: vec![(0, None); SLOTS].into_boxed_slice() }
+        let limit = Limit { per_second: u64::from(per_second), burst: u64::from(per_second) * 2 };
+        SourceBudget { limit, hasher: RandomState::new(), slots: vec![None; SLOTS].into_boxed_slice() }
     }
 
     /// Spends one answer for `source`; false when its budget is used up.
     pub fn take(&mut self, source: IpAddr, now: Instant) -> bool {
-        let burst = self.per_second.saturating_mul(2);
         let slot = &mut self.slots[self.hasher.hash_one(source) as usize % SLOTS];
-        let (tokens, refilled) = slot;
-        match refilled {
-            None => *tokens = burst,
-            Some(at) => {
-                let gained = now.saturating_duration_since(*at).as_millis() as u64 * self.per_second as u64 / 1000;
-                if gained > 0 {
-                    *tokens = (*tokens as u64 + gained).min(burst as u64) as u32;
-                } else {
-                    return spend(tokens);
-                }
-            }
-        }
-        *refilled = Some(now);
-        spend(tokens)
-    }
-}
-
-fn spend(tokens: &mut u32) -> bool {
-    match tokens.checked_sub(1) {
-        Some(left) => {
-            *tokens = left;
-            true
-        }
-        None => false,
+        slot.get_or_insert_with(|| TokenBucket::full(self.limit, now)).take(1, self.limit, now)
     }
 }
 

@@ -437,9 +437,13 @@ async fn expire(shared: Arc<Shared>) {
 fn is_transient(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-    ) || error.raw_os_error() == Some(113) // EHOSTUNREACH
-        || error.raw_os_error() == Some(101) // ENETUNREACH
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
 }
 
 /// A rustls server configuration from a PEM certificate chain and private key.
@@ -448,16 +452,17 @@ pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> io::Result<A
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let invalid =
         |what: &str, error: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {error}"));
+    let (cert_name, key_name) = (format!("certificate {}", cert.display()), format!("private key {}", key.display()));
     let certs = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| invalid("turn.tls_cert", &e))?
+        .map_err(|e| invalid(&cert_name, &e))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid("turn.tls_cert", &e))?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid("turn.tls_key", &e))?;
+        .map_err(|e| invalid(&cert_name, &e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid(&key_name, &e))?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid("TLS", &e))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| invalid("turn.tls_cert/turn.tls_key", &e))?;
+        .map_err(|e| invalid("certificate and private key", &e))?;
     Ok(Arc::new(config))
 }
