@@ -96,11 +96,14 @@ export function launchBrowser(extraArgs = []) {
   });
 }
 
-/** Writes a mono 16-bit 48 kHz WAV of a steady tone (`seconds` long) to a temp file, for
- * `--use-file-for-fake-audio-capture`: a microphone that is always talking. */
-export function writeToneWav(seconds = 1, hz = 440, amplitude = 0.3) {
+/** Writes a mono 16-bit 48 kHz WAV to a temp file for `--use-file-for-fake-audio-capture`, which
+ * Chromium loops: someone who talks for `talkMs` in 200 ms syllables of a 440 Hz tone, 150 ms
+ * apart, then is silent for `pauseMs`. A steady tone would not do: the microphone's noise
+ * suppression takes it for background noise and turns it down to barely above the speaking
+ * threshold within two seconds. */
+export function writeTalkingWav({ talkMs = 3000, pauseMs = 3000, amplitude = 0.3 } = {}) {
   const rate = 48_000;
-  const samples = rate * seconds;
+  const samples = Math.round((rate * (talkMs + pauseMs)) / 1000);
   const wav = Buffer.alloc(44 + samples * 2);
   wav.write('RIFF', 0);
   wav.writeUInt32LE(36 + samples * 2, 4);
@@ -114,8 +117,13 @@ export function writeToneWav(seconds = 1, hz = 440, amplitude = 0.3) {
   wav.writeUInt16LE(16, 34);
   wav.write('data', 36);
   wav.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
-  const path = join(mkdtempSync(join(tmpdir(), 'cromulent-e2e-audio-')), 'tone.wav');
+  for (let i = 0; i < samples; i++) {
+    const ms = (1000 * i) / rate;
+    const voiced = ms < talkMs && ms % 350 < 200;
+    const value = voiced ? amplitude * Math.sin((2 * Math.PI * 440 * i) / rate) : 0;
+    wav.writeInt16LE(Math.round(value * 32767), 44 + i * 2);
+  }
+  const path = join(mkdtempSync(join(tmpdir(), 'cromulent-e2e-audio-')), 'talking.wav');
   writeFileSync(path, wav);
   return path;
 }

@@ -1,11 +1,11 @@
 // Voice in real browsers with relay-only ICE, through the server's built-in relay and through
-// Debian's coturn on loopback: who connects, through which path, whether audio arrives, and
-// whether the voice bar tells the truth.
+// Debian's coturn on loopback: who connects, through which path, whether audio arrives,
+// whether the voice bar tells the truth, and whether the speaking ring follows the voice.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Coturn, launchBrowser, peerStats, register, Server, watchPeerConnections, withScreenshots, writeToneWav } from './harness.mjs';
+import { Coturn, launchBrowser, peerStats, register, Server, watchPeerConnections, withScreenshots, writeTalkingWav } from './harness.mjs';
 
 let browser;
 let coturn;
@@ -264,9 +264,32 @@ test('credentials are refreshed before they expire, so someone joining later sti
   }
 });
 
-test('the speaking ring follows the microphone: lit while someone talks, gone while they are muted', async () => {
-  // Chromium's default fake microphone only beeps now and then; a looped steady tone talks all the time.
-  const talking = await launchBrowser([`--use-file-for-fake-audio-capture=${writeToneWav()}`]);
+/** Records on `page` each time `name`'s entry in the voice list gains or loses the speaking
+ * ring, as [ms on the page's clock, speaking] in `window.__speaking`. */
+async function recordSpeaking(page, name) {
+  await page.evaluate((name) => {
+    const log = (window.__speaking = []);
+    const record = () => {
+      const entry = [...document.querySelectorAll('.participant')].find((e) => e.querySelector('.name')?.textContent === name);
+      const speaking = entry?.classList.contains('speaking') ?? false;
+      if (log.at(-1)?.[1] !== speaking) log.push([performance.now(), speaking]);
+    };
+    record();
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+  }, name);
+}
+
+const speakingLog = (page) => page.evaluate(() => window.__speaking);
+
+/** Waits until the ring has changed `count` times since recording started. */
+async function waitForSpeakingChanges(page, count, timeout = 30_000) {
+  await page.waitForFunction((count) => window.__speaking.length > count, count, { timeout });
+}
+
+test('the speaking ring follows the voice: lit while someone talks, off when they pause, mute, or unmute in silence', async () => {
+  const talkMs = 3000;
+  const pauseMs = 4000;
+  const talking = await launchBrowser([`--use-file-for-fake-audio-capture=${writeTalkingWav({ talkMs, pauseMs })}`]);
   const server = await Server.start(builtinRelay);
   try {
     await withScreenshots('voice-speaking', async (pages) => {
@@ -279,16 +302,38 @@ test('the speaking ring follows the microphone: lit while someone talks, gone wh
       await joinButton(amy, 'Lounge').click();
       await joinButton(bob, 'Lounge').click();
       for (const page of [amy, bob]) await waitForBar(page, 'Voice connected — Lounge');
-
       const amyOnBobsScreen = bob.locator('.participant', { hasText: 'amy' });
-      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ timeout: 10_000 });
+      await recordSpeaking(bob, 'amy');
+
+      await waitForSpeakingChanges(bob, 4);
+      const changes = (await speakingLog(bob)).slice(1, 5);
+      for (let i = 0; i + 1 < changes.length; i++) {
+        const [at, speaking] = changes[i];
+        const ms = changes[i + 1][0] - at;
+        // Lit for the phrase plus the 400 ms hangover, without going out between syllables;
+        // out for the rest of the pause.
+        if (speaking) assert.ok(ms > talkMs - 1000 && ms < talkMs + 1500, `lit for a whole phrase, not ${Math.round(ms)} ms`);
+        else assert.ok(ms > pauseMs - 2000 && ms < pauseMs + 1000, `out for the pause, not ${Math.round(ms)} ms`);
+      }
+
+      const seen = (await speakingLog(bob)).length;
+      await bob.waitForFunction((seen) => window.__speaking.slice(seen).some(([, speaking]) => speaking), seen, { timeout: 15_000 });
+      const [phraseLitAt] = (await speakingLog(bob)).findLast(([, speaking]) => speaking);
       await bar(amy).getByRole('button', { name: 'Mute' }).click();
       await amyOnBobsScreen.getByText('muted').waitFor();
-      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ state: 'detached', timeout: 10_000 });
-      await bob.waitForTimeout(1500);
-      assert.equal(await amyOnBobsScreen.and(bob.locator('.speaking')).count(), 0, 'a muted user never shows as speaking');
+      await bob.waitForFunction(() => !window.__speaking.at(-1)[1], null, { timeout: 2_000 });
+      // Unmute in the pause: the ring must not flash for silence the detector heard before the mute.
+      await bob.waitForFunction((until) => performance.now() >= until, phraseLitAt + talkMs + 1000, { timeout: 10_000 });
       await bar(amy).getByRole('button', { name: 'Unmute' }).click();
-      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ timeout: 10_000 });
+      await amyOnBobsScreen.getByText('muted').waitFor({ state: 'detached' });
+      await bob.waitForFunction((until) => performance.now() >= until, phraseLitAt + talkMs + pauseMs - 1000, { timeout: 10_000 });
+      const muteToPauseEnd = (await speakingLog(bob)).filter(([at]) => at > phraseLitAt && at < phraseLitAt + talkMs + pauseMs - 1000);
+      assert.deepEqual(
+        muteToPauseEnd.map(([, speaking]) => speaking),
+        [false],
+        'the ring went out on mute and stayed out while muted and after unmuting in silence',
+      );
+      await amyOnBobsScreen.and(bob.locator('.speaking')).waitFor({ timeout: 5_000 });
     });
   } finally {
     await talking.close();

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import type { ChannelKind } from '../api/protocol';
 import { account, ApiError, chat, createChannel, logout, openChannel, voiceEngine, voiceView } from '../state/store';
+import { showsSpeaking } from '../voice/status';
 import { VoiceBar } from './VoiceBar';
 
 export function Sidebar() {
@@ -80,7 +81,7 @@ function VoiceParticipants(props: { channelId: string }) {
       {inside.map((v) => {
         const quality = view.channelId === props.channelId ? view.peers[v.user_id] : undefined;
         return (
-          <li key={v.user_id} class={`participant${v.speaking ? ' speaking' : ''}`} data-user-id={v.user_id}>
+          <li key={v.user_id} class={`participant${showsSpeaking(v) ? ' speaking' : ''}`} data-user-id={v.user_id}>
             <span class="avatar small" aria-hidden="true">
               {(state.users[v.user_id]?.username ?? '?').slice(0, 1).toUpperCase()}
             </span>
