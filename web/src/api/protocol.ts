@@ -66,6 +66,21 @@ export interface PresenceUpdate {
   status: 'online' | 'offline';
 }
 
+/** ICE servers and policy, as `voice_join` and `voice_refresh_ice` reply (`IceServers` in proto). */
+export interface IceConfig {
+  ice_servers: RTCIceServer[];
+  ice_transport_policy: 'all' | 'relay';
+  expires_at: number | null;
+  ice_degraded: boolean;
+}
+
+/** Reply to `voice_join` (`VoiceJoined` in proto). */
+export interface JoinReply extends IceConfig {
+  channel_id: Id;
+  session_id: string;
+  participants: { user_id: Id }[];
+}
+
 /** Events the gateway dispatches, by frame type. */
 export type GatewayEvent =
   | { t: 'ready'; d: Ready }

@@ -1,33 +1,14 @@
-// The voice engine: one RTCPeerConnection per participant (full mesh), perfect negotiation
-// (the newcomer offers; the smaller user id is polite), candidates buffered until the remote
-// description is set, ICE restart on failure, credential refresh before expiry, and a view for
-// the voice bar derived from the real connection states.
+// The voice engine: joins and leaves, one peer connection per participant (full mesh; the
+// newcomer offers, peer.ts negotiates), ICE restart on failure (the policy is in status.ts),
+// credential refresh before expiry, push-to-talk, and a view for the voice bar derived from the
+// real connection states.
 
-import type { Id } from '../api/protocol';
-import { compareIds } from '../api/protocol';
-import { DISCONNECTED_GRACE_MS, isPushToTalk, SpeakingDetector, transmitting, voicePhase, type Disconnection, type PeerView, type VoicePhase } from './status';
-
-/** ICE configuration as the server hands it out. */
-export interface IceConfig {
-  ice_servers: RTCIceServer[];
-  ice_transport_policy: 'all' | 'relay';
-  expires_at: number | null;
-  ice_degraded: boolean;
-}
-
-interface JoinReply extends IceConfig {
-  channel_id: Id;
-  session_id: string;
-  participants: { user_id: Id }[];
-}
-
-/** Per-participant quality for the sidebar. */
-export interface PeerQuality {
-  state: RTCPeerConnectionState;
-  rttMs: number | null;
-  lossPct: number | null;
-  path: 'relay' | 'direct' | null;
-}
+import type { IceConfig, Id, JoinReply } from '../api/protocol';
+import { Microphone, openMicrophone, playRemote, routeToOutput } from './media';
+import { Peer, type PeerHost, type Signal } from './peer';
+import { loadPrefs, savePrefs, type VoicePrefs } from './prefs';
+import type { PeerQuality } from './stats';
+import { decideIceRestart, isPushToTalk, SpeakingDetector, transmitting, voicePhase, type Disconnection, type PeerView, type VoicePhase } from './status';
 
 /** Everything the voice bar renders. */
 export interface VoiceView {
@@ -45,34 +26,6 @@ export interface VoiceView {
   pttKey: string;
 }
 
-/** Saved preferences. */
-export interface VoicePrefs {
-  mode: 'vad' | 'ptt';
-  pttKey: string;
-  inputId: string | null;
-  outputId: string | null;
-}
-
-const PREFS_KEY = 'cromulent.voice';
-
-/** How long a peer connection may take to connect before its negotiation is started over. */
-const NEGOTIATION_TIMEOUT_MS = 10_000;
-/** Least time between two ICE restarts of one peer, so each has time to gather and check. */
-const RESTART_EVERY_MS = 1_500;
-
-export function loadPrefs(): VoicePrefs {
-  const defaults: VoicePrefs = { mode: 'vad', pttKey: 'KeyV', inputId: null, outputId: null };
-  try {
-    return { ...defaults, ...JSON.parse(localStorage.getItem(PREFS_KEY) ?? '{}') };
-  } catch {
-    return defaults;
-  }
-}
-
-function savePrefs(prefs: VoicePrefs): void {
-  localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
-}
-
 /** What the engine needs from the rest of the app. */
 export interface VoiceHost {
   me(): Id;
@@ -80,42 +33,13 @@ export interface VoiceHost {
   changed(view: VoiceView): void;
 }
 
-class Peer {
-  readonly pc: RTCPeerConnection;
-  makingOffer = false;
-  ignoreOffer = false;
-  pendingCandidates: RTCIceCandidateInit[] = [];
-  disconnectedAt: number | null = null;
-  /** When this connection last started (or restarted) negotiating. */
-  startedAt = Date.now();
-  /** A lost connection is being restarted; the bar says so until it connects again. */
-  restarting = false;
-  authErrors = 0;
-  gatheredCandidates = 0;
-  gatheringDone = false;
-  audio: HTMLAudioElement | null = null;
-  quality: PeerQuality = { state: 'new', rttMs: null, lossPct: null, path: null };
-  lastPackets = { received: 0, lost: 0 };
-
-  constructor(
-    readonly userId: Id,
-    readonly polite: boolean,
-    config: RTCConfiguration,
-  ) {
-    this.pc = new RTCPeerConnection(config);
-  }
-}
-
 export class VoiceEngine {
   private peers = new Map<Id, Peer>();
   private peerSessions = new Map<Id, string>();
-  private stream: MediaStream | null = null;
+  private microphone = new Microphone();
   private config: RTCConfiguration = {};
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private tick: ReturnType<typeof setInterval> | null = null;
-  private audioContext: AudioContext | null = null;
-  private analyser: AnalyserNode | null = null;
-  private source: MediaStreamAudioSourceNode | null = null;
   private speaking = new SpeakingDetector();
   private pttHeld = false;
   private gatewayUp = true;
@@ -136,6 +60,13 @@ export class VoiceEngine {
     mode: this.prefs.mode,
     pttKey: this.prefs.pttKey,
   };
+  private readonly peerHost: PeerHost = {
+    signal: (peer, signal) => this.signal(peer.userId, signal),
+    changed: () => this.emit(),
+    heard: (peer, stream) => {
+      peer.audio = playRemote(peer.audio, peer.userId, stream, this.view.deafened, this.prefs.outputId);
+    },
+  };
 
   constructor(private readonly host: VoiceHost) {
     addEventListener('keydown', (e) => this.onKey(e, true));
@@ -152,7 +83,7 @@ export class VoiceEngine {
     const peers = [...this.peers.values()];
     const views: PeerView[] = peers.map((p) => ({
       connectionState: p.pc.connectionState,
-      relayRefused: p.authErrors > 0 && p.gatheringDone && p.gatheredCandidates === 0,
+      relayRefused: p.relayRefused,
       restarting: p.restarting,
     }));
     const next = { ...this.view, ...patch };
@@ -173,14 +104,11 @@ export class VoiceEngine {
 
   /** Joins a voice channel (leaving any other), optionally taking over from another tab. */
   async join(channelId: Id, takeover = false): Promise<void> {
-    // Created during the click: an AudioContext made later, outside the user's gesture, starts
-    // suspended under the autoplay policy and would read silence for the speaking indicator.
-    this.audioContext ??= new AudioContext();
-    void this.audioContext.resume().catch(() => {});
+    this.microphone.wake();
     if (this.view.channelId) await this.leave(false);
     this.emit({ channelId: channelId, disconnection: null, phase: 'connecting' });
     try {
-      this.stream = await this.openMicrophone();
+      this.microphone.stream = await openMicrophone(this.prefs.inputId);
     } catch {
       this.emit({ channelId: null, disconnection: { reason: 'no microphone could be opened' } });
       return;
@@ -225,7 +153,7 @@ export class VoiceEngine {
   async leave(tellServer = true): Promise<void> {
     const wasIn = this.view.channelId !== null;
     this.joined = false;
-    for (const peer of this.peers.values()) this.closePeer(peer);
+    for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     this.peerSessions.clear();
     this.stopMedia();
@@ -268,21 +196,21 @@ export class VoiceEngine {
   async setInput(deviceId: string | null): Promise<void> {
     this.prefs = { ...this.prefs, inputId: deviceId };
     savePrefs(this.prefs);
-    if (!this.stream) return;
-    const next = await this.openMicrophone();
+    if (!this.microphone.stream) return;
+    const next = await openMicrophone(this.prefs.inputId);
     const track = next.getAudioTracks()[0];
     for (const peer of this.peers.values()) {
       for (const sender of peer.pc.getSenders()) if (sender.track?.kind === 'audio') await sender.replaceTrack(track);
     }
     this.stopMedia();
-    this.stream = next;
+    this.microphone.stream = next;
     this.applyTransmit();
   }
 
   async setOutput(deviceId: string | null): Promise<void> {
     this.prefs = { ...this.prefs, outputId: deviceId };
     savePrefs(this.prefs);
-    for (const peer of this.peers.values()) await this.route(peer);
+    for (const peer of this.peers.values()) await routeToOutput(peer.audio, this.prefs.outputId);
   }
 
   get preferences(): VoicePrefs {
@@ -297,7 +225,7 @@ export class VoiceEngine {
 
   /** Gateway events that concern voice. */
   handleEvent(t: string, d: Record<string, unknown>): void {
-    if (t === 'voice_signal') void this.onSignal(d.from as Id, d.signal as { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null });
+    if (t === 'voice_signal') void this.onSignal(d.from as Id, d.signal as Signal);
     else if (t === 'voice_state_update') this.onStateUpdate(d);
     else if (t === 'voice_session_replaced') {
       void this.leave(false).then(() => {
@@ -319,7 +247,7 @@ export class VoiceEngine {
     if (!inMyChannel || (known !== undefined && d.session_id !== known)) {
       const peer = this.peers.get(userId);
       if (peer) {
-        this.closePeer(peer);
+        peer.close();
         this.peers.delete(userId);
       }
       this.peerSessions.delete(userId);
@@ -328,105 +256,35 @@ export class VoiceEngine {
     if (inMyChannel && typeof d.session_id === 'string') this.peerSessions.set(userId, d.session_id);
   }
 
+  /** The connection to a participant, made on first need: as the newcomer (`initiate`) or on
+   * their first signal. */
   private peer(userId: Id, initiate: boolean): Peer {
     const existing = this.peers.get(userId);
     if (existing) return existing;
-    const peer = new Peer(userId, compareIds(this.host.me(), userId) < 0, this.config);
+    const peer = new Peer(this.host.me(), userId, this.config, this.peerHost);
     this.peers.set(userId, peer);
-    const pc = peer.pc;
-    pc.onnegotiationneeded = async () => {
-      try {
-        peer.makingOffer = true;
-        await pc.setLocalDescription();
-        this.signal(userId, { description: pc.localDescription?.toJSON() });
-      } catch {
-        // A newer negotiation superseded this one.
-      } finally {
-        peer.makingOffer = false;
-      }
-    };
-    pc.onicecandidate = ({ candidate }) => {
-      if (candidate) peer.gatheredCandidates++;
-      this.signal(userId, { candidate: candidate ? candidate.toJSON() : null });
-    };
-    pc.onicecandidateerror = (event) => {
-      const error = event as RTCPeerConnectionIceErrorEvent;
-      if (error.errorCode === 401 || error.errorCode === 403) peer.authErrors++;
-    };
-    pc.onicegatheringstatechange = () => {
-      peer.gatheringDone = pc.iceGatheringState === 'complete';
-      this.emit();
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'disconnected') peer.disconnectedAt ??= Date.now();
-      else peer.disconnectedAt = null;
-      if (pc.connectionState === 'connected') {
-        peer.authErrors = 0;
-        peer.restarting = false;
-      }
-      this.emit();
-    };
-    pc.ontrack = ({ streams, track }) => {
-      const audio = peer.audio ?? document.createElement('audio');
-      audio.autoplay = true;
-      audio.muted = this.view.deafened;
-      audio.dataset.peer = userId;
-      audio.srcObject = streams[0] ?? new MediaStream([track]);
-      if (!peer.audio) document.body.appendChild(audio);
-      peer.audio = audio;
-      void this.route(peer);
-      void audio.play().catch(() => {});
-    };
-    if (this.stream) {
-      for (const track of this.stream.getAudioTracks()) pc.addTrack(track, this.stream);
+    const stream = this.microphone.stream;
+    if (stream) {
+      for (const track of stream.getAudioTracks()) peer.pc.addTrack(track, stream);
     } else if (initiate) {
-      pc.addTransceiver('audio', { direction: 'recvonly' });
+      peer.pc.addTransceiver('audio', { direction: 'recvonly' });
     }
     this.emit();
     return peer;
   }
 
-  private async onSignal(from: Id, signal: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null }): Promise<void> {
+  private async onSignal(from: Id, signal: Signal): Promise<void> {
     if (!this.joined) return;
-    const peer = this.peer(from, false);
-    const pc = peer.pc;
-    try {
-      if (signal.description) {
-        const description = signal.description;
-        const collision = description.type === 'offer' && (peer.makingOffer || pc.signalingState !== 'stable');
-        peer.ignoreOffer = !peer.polite && collision;
-        if (peer.ignoreOffer) return;
-        await pc.setRemoteDescription(description);
-        for (const candidate of peer.pendingCandidates.splice(0)) await pc.addIceCandidate(candidate).catch(() => {});
-        if (description.type === 'offer') {
-          await pc.setLocalDescription();
-          this.signal(from, { description: pc.localDescription?.toJSON() });
-        }
-      } else if (signal.candidate !== undefined) {
-        const candidate = signal.candidate ?? undefined;
-        if (!pc.remoteDescription) {
-          if (candidate) peer.pendingCandidates.push(candidate);
-          return;
-        }
-        await pc.addIceCandidate(candidate).catch((error) => {
-          if (!peer.ignoreOffer) throw error;
-        });
-      }
-    } catch {
-      // A malformed or stale signal; the next negotiation repairs the connection.
-    }
+    await this.peer(from, false).receive(signal);
   }
 
-  private signal(to: Id, signal: unknown): void {
+  private signal(to: Id, signal: Signal): void {
     void this.host.request('voice_signal', { to, signal }).catch(() => {});
   }
 
   private async restart(peer: Peer): Promise<void> {
     await this.refreshIce().catch(() => {});
-    peer.pc.setConfiguration(this.config);
-    peer.gatheredCandidates = 0;
-    peer.gatheringDone = false;
-    peer.pc.restartIce();
+    peer.restartIce(this.config);
   }
 
   private applyIce(ice: IceConfig): void {
@@ -445,27 +303,8 @@ export class VoiceEngine {
     this.emit({ degraded: ice.ice_degraded });
   }
 
-  private async openMicrophone(): Promise<MediaStream> {
-    const processing = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-    const inputId = this.prefs.inputId;
-    if (inputId) {
-      try {
-        return await navigator.mediaDevices.getUserMedia({ audio: { ...processing, deviceId: { exact: inputId } } });
-      } catch {
-        // The saved device is gone: fall back to the default one.
-      }
-    }
-    return navigator.mediaDevices.getUserMedia({ audio: processing });
-  }
-
-  private async route(peer: Peer): Promise<void> {
-    const audio = peer.audio as (HTMLAudioElement & { setSinkId?(id: string): Promise<void> }) | null;
-    if (audio?.setSinkId && this.prefs.outputId) await audio.setSinkId(this.prefs.outputId).catch(() => {});
-  }
-
   private applyTransmit(): void {
-    const on = transmitting(this.prefs.mode, this.view.muted, this.view.deafened, this.pttHeld);
-    for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = on;
+    this.microphone.setSending(transmitting(this.prefs.mode, this.view.muted, this.view.deafened, this.pttHeld));
   }
 
   private sendState(): void {
@@ -487,57 +326,37 @@ export class VoiceEngine {
     this.applyTransmit();
   }
 
-  /** Every 250 ms: the speaking level; every 2 s: connection statistics and stale states. */
+  /** Every 250 ms: the speaking level and lost or stuck connections; every 2 s: connection statistics. */
   private startTick(): void {
     if (this.tick) clearInterval(this.tick);
     let count = 0;
     this.tick = setInterval(() => {
       this.measureSpeaking();
       if (++count % 8 === 0) void this.collectStats();
-      const now = Date.now();
-      let restarted = false;
-      for (const peer of this.peers.values()) {
-        const state = peer.pc.connectionState;
-        const lost = state === 'failed' || (peer.disconnectedAt !== null && now - peer.disconnectedAt > DISCONNECTED_GRACE_MS);
-        // A negotiation whose offer or answer was lost (e.g. the gateway dropped mid-way)
-        // never completes on its own; a restart sends a fresh offer.
-        const stuck = (state === 'new' || state === 'connecting') && now - peer.startedAt > NEGOTIATION_TIMEOUT_MS;
-        const refused = peer.authErrors > 0 && peer.gatheringDone && peer.gatheredCandidates === 0;
-        // The impolite side restarts, so both ends do not offer at once; the polite side steps
-        // in only if that does not happen.
-        const myTurn = !peer.polite || now - peer.startedAt > 4 * RESTART_EVERY_MS;
-        if ((lost || stuck) && !refused && myTurn && now - peer.startedAt > RESTART_EVERY_MS) {
-          peer.startedAt = now;
-          peer.restarting ||= lost;
-          restarted = true;
-          void this.restart(peer);
-        } else if (lost && !peer.restarting) {
-          peer.restarting = true;
-          restarted = true;
-        }
-      }
-      if (restarted) this.emit();
+      this.restartLostOrStuckPeers(Date.now());
     }, 250);
   }
 
-  private measureSpeaking(): void {
-    if (!this.stream) return;
-    if (!this.analyser) {
-      try {
-        this.audioContext ??= new AudioContext();
-        this.source = this.audioContext.createMediaStreamSource(this.stream);
-        this.analyser = this.audioContext.createAnalyser();
-        this.analyser.fftSize = 512;
-        this.source.connect(this.analyser);
-      } catch {
-        return;
+  private restartLostOrStuckPeers(now: number): void {
+    let changed = false;
+    for (const peer of this.peers.values()) {
+      const { restartNow, restarting } = decideIceRestart(peer, now);
+      changed ||= restartNow || restarting !== peer.restarting;
+      peer.restarting = restarting;
+      if (restartNow) {
+        peer.startedAt = now;
+        void this.restart(peer);
       }
     }
-    const samples = new Float32Array(this.analyser.fftSize);
-    this.analyser.getFloatTimeDomainData(samples);
-    const rms = Math.sqrt(samples.reduce((sum, v) => sum + v * v, 0) / samples.length);
+    if (changed) this.emit();
+  }
+
+  private measureSpeaking(): void {
+    const level = this.microphone.level();
+    if (level === null) return;
     const live = transmitting(this.prefs.mode, this.view.muted, this.view.deafened, this.pttHeld);
-    const speaking = live && this.speaking.update(rms, Date.now());
+    if (!live) this.speaking.reset();
+    const speaking = live && this.speaking.update(level, Date.now());
     if (speaking !== this.view.speaking) {
       this.emit({ speaking });
       this.sendState();
@@ -545,54 +364,13 @@ export class VoiceEngine {
   }
 
   private async collectStats(): Promise<void> {
-    for (const peer of this.peers.values()) {
-      try {
-        const stats = await peer.pc.getStats();
-        let pair: (RTCIceCandidatePairStats & { selected?: boolean }) | undefined;
-        const byId = new Map<string, RTCStats & Record<string, unknown>>();
-        stats.forEach((s) => byId.set(s.id, s as RTCStats & Record<string, unknown>));
-        stats.forEach((s) => {
-          if (s.type === 'transport' && (s as RTCTransportStats).selectedCandidatePairId) {
-            pair = byId.get((s as RTCTransportStats).selectedCandidatePairId!) as unknown as RTCIceCandidatePairStats;
-          }
-        });
-        if (!pair) stats.forEach((s) => s.type === 'candidate-pair' && (s as RTCIceCandidatePairStats).nominated && (s as RTCIceCandidatePairStats).state === 'succeeded' && (pair = s as RTCIceCandidatePairStats));
-        const local = pair ? byId.get(pair.localCandidateId) : undefined;
-        let received = 0;
-        let lost = 0;
-        stats.forEach((s) => {
-          if (s.type === 'inbound-rtp') {
-            received += Number((s as Record<string, unknown>).packetsReceived ?? 0);
-            lost += Number((s as Record<string, unknown>).packetsLost ?? 0);
-          }
-        });
-        const dReceived = received - peer.lastPackets.received;
-        const dLost = lost - peer.lastPackets.lost;
-        peer.lastPackets = { received, lost };
-        peer.quality = {
-          state: peer.pc.connectionState,
-          rttMs: pair?.currentRoundTripTime !== undefined ? Math.round(pair.currentRoundTripTime * 1000) : null,
-          lossPct: dReceived + dLost > 0 ? Math.round((100 * Math.max(0, dLost)) / (dReceived + dLost)) : null,
-          path: local ? (local.candidateType === 'relay' ? 'relay' : 'direct') : null,
-        };
-      } catch {
-        // The connection closed meanwhile.
-      }
-    }
+    for (const peer of this.peers.values()) await peer.measureQuality();
     this.emit();
   }
 
-  private closePeer(peer: Peer): void {
-    peer.pc.onconnectionstatechange = null;
-    peer.pc.close();
-    peer.audio?.remove();
-  }
-
+  /** Closes the microphone; the detector forgets, so a reopened one starts out silent. */
   private stopMedia(): void {
-    for (const track of this.stream?.getTracks() ?? []) track.stop();
-    this.stream = null;
-    this.source?.disconnect();
-    this.source = null;
-    this.analyser = null;
+    this.microphone.close();
+    this.speaking.reset();
   }
 }

@@ -1,6 +1,7 @@
-// Pure rules of the voice bar: what the real peer connections add up to, the transmit gate
-// (mute, push-to-talk, voice activity), which key presses count as push-to-talk, and the
-// speaking detector's hysteresis. Kept free of browser objects so they are unit-tested.
+// Pure rules of the voice bar: what the real peer connections add up to, when a connection
+// gets an ICE restart, the transmit gate (mute, push-to-talk, voice activity), which key
+// presses count as push-to-talk, the speaking detector's hysteresis and who is shown as
+// speaking. Kept free of browser objects so they are unit-tested.
 
 /** What the voice bar shows. */
 export type VoicePhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -33,6 +34,46 @@ export function voicePhase(joined: boolean, gatewayUp: boolean, peers: PeerView[
   const lost = (p: PeerView) => p.connectionState === 'failed' || p.connectionState === 'disconnected';
   if (peers.some((p) => lost(p) || (p.restarting && p.connectionState !== 'connected'))) return 'reconnecting';
   return peers.every((p) => p.connectionState === 'connected') ? 'connected' : 'connecting';
+}
+
+/** How long a peer connection may take to connect before its negotiation is started over. */
+export const NEGOTIATION_TIMEOUT_MS = 10_000;
+/** Least time between two ICE restarts of one peer, so each has time to gather and check. */
+export const RESTART_EVERY_MS = 1_500;
+
+/** What the restart policy reads of one peer connection. */
+export interface PeerTimeline {
+  connectionState: RTCPeerConnectionState;
+  polite: boolean;
+  /** When the connection last started (or restarted) negotiating. */
+  startedAt: number;
+  /** When it went `disconnected`, null while it is not. */
+  disconnectedAt: number | null;
+  relayRefused: boolean;
+  restarting: boolean;
+}
+
+/** What the periodic check does with one peer: restart ICE now or not, and whether the bar
+ * shows the peer as being restarted from now on. */
+export interface IceRestartDecision {
+  restartNow: boolean;
+  restarting: boolean;
+}
+
+/** Decides, at time `now`, whether a lost or stuck connection gets an ICE restart. One whose
+ * relay refused our credentials gets none; `voicePhase` shows it as disconnected instead. */
+export function decideIceRestart(peer: PeerTimeline, now: number): IceRestartDecision {
+  const state = peer.connectionState;
+  const lost = state === 'failed' || (peer.disconnectedAt !== null && now - peer.disconnectedAt > DISCONNECTED_GRACE_MS);
+  // A negotiation whose offer or answer was lost (e.g. the gateway dropped mid-way)
+  // never completes on its own; a restart sends a fresh offer.
+  const stuck = (state === 'new' || state === 'connecting') && now - peer.startedAt > NEGOTIATION_TIMEOUT_MS;
+  // The impolite side restarts, so both ends do not offer at once; the polite side steps
+  // in only if that does not happen.
+  const myTurn = !peer.polite || now - peer.startedAt > 4 * RESTART_EVERY_MS;
+  const restartNow = (lost || stuck) && !peer.relayRefused && myTurn && now - peer.startedAt > RESTART_EVERY_MS;
+  // Lost shows as reconnecting at once, even while the restart itself has to wait.
+  return { restartNow, restarting: peer.restarting || lost };
 }
 
 /** The one place deciding whether the microphone sends: never when muted or deafened. */
@@ -76,6 +117,18 @@ export class SpeakingDetector {
     }
     return this.speaking;
   }
+
+  /** Forgets the current state: a microphone that was closed starts out silent when reopened. */
+  reset(): void {
+    this.speaking = false;
+    this.quietSince = null;
+  }
+}
+
+/** Whether a participant is shown as speaking: someone muted or deafened never is, whatever
+ * their client reported. */
+export function showsSpeaking(state: { muted: boolean; deafened: boolean; speaking: boolean }): boolean {
+  return state.speaking && !state.muted && !state.deafened;
 }
 
 /** The label the bar shows for a phase. */

@@ -1,0 +1,149 @@
+// One participant's RTCPeerConnection and perfect negotiation on it: the smaller user id is
+// polite and yields when two offers collide, the other side ignores the colliding offer, and
+// candidates that arrive before the remote description wait for it. Also counts what the
+// restart policy and the sidebar read: auth errors, gathered candidates, quality.
+
+import { compareIds, type Id } from '../api/protocol';
+import { qualityFrom, type PacketCounts, type PeerQuality } from './stats';
+
+/** A signal relayed by the gateway: an SDP description, or an ICE candidate (null: gathering done). */
+export interface Signal {
+  description?: RTCSessionDescriptionInit;
+  candidate?: RTCIceCandidateInit | null;
+}
+
+/** What a peer needs from the engine. */
+export interface PeerHost {
+  /** Sends a signal to this peer through the gateway. */
+  signal(peer: Peer, signal: Signal): void;
+  /** Something the voice bar derives from this peer changed. */
+  changed(): void;
+  /** The peer's audio arrived (again, after a renegotiation). */
+  heard(peer: Peer, stream: MediaStream): void;
+}
+
+export class Peer {
+  readonly pc: RTCPeerConnection;
+  readonly polite: boolean;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private pendingCandidates: RTCIceCandidateInit[] = [];
+  disconnectedAt: number | null = null;
+  /** When this connection last started (or restarted) negotiating. */
+  startedAt = Date.now();
+  /** A lost connection is being restarted; the bar says so until it connects again. */
+  restarting = false;
+  private authErrors = 0;
+  private gatheredCandidates = 0;
+  private gatheringDone = false;
+  audio: HTMLAudioElement | null = null;
+  quality: PeerQuality = { state: 'new', rttMs: null, lossPct: null, path: null };
+  private lastPackets: PacketCounts = { received: 0, lost: 0 };
+
+  constructor(
+    me: Id,
+    readonly userId: Id,
+    config: RTCConfiguration,
+    private readonly host: PeerHost,
+  ) {
+    this.polite = compareIds(me, userId) < 0;
+    const pc = (this.pc = new RTCPeerConnection(config));
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        host.signal(this, { description: pc.localDescription?.toJSON() });
+      } catch {
+        // A newer negotiation superseded this one.
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.gatheredCandidates++;
+      host.signal(this, { candidate: candidate ? candidate.toJSON() : null });
+    };
+    pc.onicecandidateerror = (event) => {
+      const error = event as RTCPeerConnectionIceErrorEvent;
+      if (error.errorCode === 401 || error.errorCode === 403) this.authErrors++;
+    };
+    pc.onicegatheringstatechange = () => {
+      this.gatheringDone = pc.iceGatheringState === 'complete';
+      host.changed();
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'disconnected') this.disconnectedAt ??= Date.now();
+      else this.disconnectedAt = null;
+      if (pc.connectionState === 'connected') {
+        this.authErrors = 0;
+        this.restarting = false;
+      }
+      host.changed();
+    };
+    pc.ontrack = ({ streams, track }) => host.heard(this, streams[0] ?? new MediaStream([track]));
+  }
+
+  get connectionState(): RTCPeerConnectionState {
+    return this.pc.connectionState;
+  }
+
+  /** The TURN server refused our credentials and no candidate could be gathered. */
+  get relayRefused(): boolean {
+    return this.authErrors > 0 && this.gatheringDone && this.gatheredCandidates === 0;
+  }
+
+  /** Applies a signal from this peer. */
+  async receive(signal: Signal): Promise<void> {
+    const pc = this.pc;
+    try {
+      if (signal.description) {
+        const description = signal.description;
+        const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+        this.ignoreOffer = !this.polite && collision;
+        if (this.ignoreOffer) return;
+        await pc.setRemoteDescription(description);
+        for (const candidate of this.pendingCandidates.splice(0)) await pc.addIceCandidate(candidate).catch(() => {});
+        if (description.type === 'offer') {
+          await pc.setLocalDescription();
+          this.host.signal(this, { description: pc.localDescription?.toJSON() });
+        }
+      } else if (signal.candidate !== undefined) {
+        const candidate = signal.candidate ?? undefined;
+        if (!pc.remoteDescription) {
+          if (candidate) this.pendingCandidates.push(candidate);
+          return;
+        }
+        await pc.addIceCandidate(candidate).catch((error) => {
+          if (!this.ignoreOffer) throw error;
+        });
+      }
+    } catch {
+      // A malformed or stale signal; the next negotiation repairs the connection.
+    }
+  }
+
+  /** Restarts ICE with fresh servers, counting candidates afresh so a refused relay shows. */
+  restartIce(config: RTCConfiguration): void {
+    this.pc.setConfiguration(config);
+    this.gatheredCandidates = 0;
+    this.gatheringDone = false;
+    this.pc.restartIce();
+  }
+
+  /** Reads the connection's statistics into `quality`. */
+  async measureQuality(): Promise<void> {
+    try {
+      const { quality, packets } = qualityFrom(await this.pc.getStats(), this.lastPackets);
+      this.lastPackets = packets;
+      this.quality = { state: this.pc.connectionState, ...quality };
+    } catch {
+      // The connection closed meanwhile.
+    }
+  }
+
+  close(): void {
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+    this.audio?.remove();
+  }
+}
