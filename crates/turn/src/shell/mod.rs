@@ -108,19 +108,7 @@ impl RelayServer {
     /// stays on one core.
     pub async fn start(config: ShellConfig, shutdown: CancellationToken) -> io::Result<RelayServer> {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
-        let mut sockets: Vec<WorkerSockets> = (0..workers).map(|_| WorkerSockets::default()).collect();
-        let mut port = config.listen.port();
-        for ip in listen_ips(config.listen)? {
-            for worker in &mut sockets {
-                let socket = bind_shared_udp(SocketAddr::new(ip, port))?;
-                port = socket.local_addr()?.port();
-                worker.udp.push(socket);
-            }
-        }
-        let tcp = std::net::TcpListener::bind(SocketAddr::new(config.listen.ip(), port))?;
-        let tcp_port = tcp.local_addr()?.port();
-        tcp.set_nonblocking(true)?;
-        sockets[0].tcp = Some(tcp);
+        let (mut sockets, port, tcp_port) = bind_udp_and_tcp(config.listen, workers)?;
         let mut tls_port = None;
         if let Some((addr, tls)) = &config.tls {
             let listener = std::net::TcpListener::bind(addr)?;
@@ -433,6 +421,48 @@ async fn expire(shared: Arc<Shared>) {
     }
 }
 
+/// How many ports to try when the configuration says port 0.
+const FREE_PORT_ATTEMPTS: usize = 100;
+
+/// Binds the UDP sockets (one per worker and local address) and the TCP listener on one port.
+/// With port 0 the kernel picks the UDP port, and TCP may find that number taken (a busy
+/// machine holds many ports in TIME_WAIT), so it tries again with a new port until one is free
+/// for both.
+fn bind_udp_and_tcp(listen: SocketAddr, workers: usize) -> io::Result<(Vec<WorkerSockets>, u16, u16)> {
+    let attempts = if listen.port() == 0 { FREE_PORT_ATTEMPTS } else { 1 };
+    let ips = listen_ips(listen)?;
+    retry_while_in_use(attempts, || bind_all_on_one_port(&ips, listen, workers))
+}
+
+/// Calls `bind` up to `attempts` times while it fails with `AddrInUse`.
+fn retry_while_in_use<T>(attempts: usize, mut bind: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut result = bind();
+    for _ in 1..attempts {
+        match &result {
+            Err(error) if error.kind() == io::ErrorKind::AddrInUse => result = bind(),
+            _ => break,
+        }
+    }
+    result
+}
+
+fn bind_all_on_one_port(ips: &[IpAddr], listen: SocketAddr, workers: usize) -> io::Result<(Vec<WorkerSockets>, u16, u16)> {
+    let mut sockets: Vec<WorkerSockets> = (0..workers).map(|_| WorkerSockets::default()).collect();
+    let mut port = listen.port();
+    for &ip in ips {
+        for worker in &mut sockets {
+            let socket = bind_shared_udp(SocketAddr::new(ip, port))?;
+            port = socket.local_addr()?.port();
+            worker.udp.push(socket);
+        }
+    }
+    let tcp = std::net::TcpListener::bind(SocketAddr::new(listen.ip(), port))?;
+    let tcp_port = tcp.local_addr()?.port();
+    tcp.set_nonblocking(true)?;
+    sockets[0].tcp = Some(tcp);
+    Ok((sockets, port, tcp_port))
+}
+
 /// ICMP-induced errors on unconnected UDP sockets say nothing about the socket itself.
 fn is_transient(error: &io::Error) -> bool {
     matches!(
@@ -465,4 +495,43 @@ pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> io::Result<A
         .with_single_cert(certs, key)
         .map_err(|e| invalid("certificate and private key", &e))?;
     Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_zero_retries_until_udp_and_tcp_share_a_free_port() {
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let (sockets, udp, tcp) = bind_udp_and_tcp(listen, 2).unwrap();
+        assert_eq!(udp, tcp);
+        assert_eq!(sockets[1].udp[0].local_addr().unwrap().port(), udp);
+        // The port a fixed configuration names is not retried: someone else holds its TCP side.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let fixed = SocketAddr::new(listen.ip(), taken.local_addr().unwrap().port());
+        assert_eq!(bind_udp_and_tcp(fixed, 1).err().map(|e| e.kind()), Some(io::ErrorKind::AddrInUse));
+    }
+
+    #[test]
+    fn only_addresses_in_use_are_retried() {
+        let mut calls = 0;
+        let bound = retry_while_in_use(5, || {
+            calls += 1;
+            if calls < 3 { Err(io::Error::from(io::ErrorKind::AddrInUse)) } else { Ok(calls) }
+        });
+        assert_eq!(bound.unwrap(), 3);
+        let mut calls = 0;
+        let refused = retry_while_in_use(5, || -> io::Result<()> {
+            calls += 1;
+            Err(io::Error::from(io::ErrorKind::PermissionDenied))
+        });
+        assert_eq!((refused.unwrap_err().kind(), calls), (io::ErrorKind::PermissionDenied, 1));
+        let mut calls = 0;
+        let _ = retry_while_in_use(4, || -> io::Result<()> {
+            calls += 1;
+            Err(io::Error::from(io::ErrorKind::AddrInUse))
+        });
+        assert_eq!(calls, 4);
+    }
 }
