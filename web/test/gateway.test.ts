@@ -149,6 +149,15 @@ describe('GatewayClient', () => {
     expect(timers.filter((t) => !t.cleared)).toHaveLength(0);
   });
 
+  it('stays down when newer sessions displaced this one', () => {
+    sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    sockets[0].frame('ready', 1, ready());
+    sockets[0].drop(4012);
+    expect(statuses.at(-1)).toBe('displaced');
+    expect(timers.filter((t) => !t.cleared)).toHaveLength(0);
+    expect(sockets).toHaveLength(1);
+  });
+
   it('matches replies and errors to requests', async () => {
     sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
     sockets[0].frame('ready', 1, ready());

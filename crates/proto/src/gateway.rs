@@ -296,6 +296,9 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4010;
     /// The session was ended elsewhere (logout, or a newer connection resumed it).
     pub const SESSION_ENDED: u16 = 4011;
+    /// The user opened more sessions than the server allows at once; this one, their oldest,
+    /// was ended. Do not reconnect automatically.
+    pub const TOO_MANY_SESSIONS: u16 = 4012;
     /// The client sent ops faster than the rate limit allows.
     pub const RATE_LIMITED: u16 = 4029;
 }

@@ -80,8 +80,11 @@ impl AppState {
         let store = Store::open(&config.database_url()).await?;
         let hub = Hub::new(HubLimits {
             replay_frames: config.gateway.replay_frames,
+            replay_bytes: config.gateway.replay_bytes,
+            replay_age: config.gateway.replay_max_age(),
             send_queue_frames: config.gateway.send_queue_frames,
             resume_window: config.gateway.resume_window(),
+            max_sessions_per_user: config.gateway.max_sessions_per_user as usize,
         });
         let ids = IdGenerator::starting_after(store.max_id().await?);
         let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref()), config.turn.stun_urls.clone());

@@ -6,7 +6,7 @@ import { backoffDelay } from './backoff';
 import { CloseCode, type GatewayEvent, type ServerFrame } from './protocol';
 
 /** The connection as the UI shows it. */
-export type GatewayStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+export type GatewayStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'displaced';
 
 /** The subset of WebSocket the client uses, so tests can supply their own. */
 export interface SocketLike {
@@ -211,6 +211,12 @@ export class GatewayClient {
       this.stopped = true;
       this.handlers.status('stopped');
       this.handlers.authFailed();
+      return;
+    }
+    if (code === CloseCode.TooManySessions) {
+      // Newer tabs or devices took this one's place; reconnecting would only push out another.
+      this.stopped = true;
+      this.handlers.status('displaced');
       return;
     }
     if (code === CloseCode.SessionEnded || code === CloseCode.NotAuthenticated) {

@@ -111,6 +111,7 @@ export const CloseCode = {
   HeartbeatTimeout: 4009,
   SlowConsumer: 4010,
   SessionEnded: 4011,
+  TooManySessions: 4012,
   RateLimited: 4029,
 } as const;
 

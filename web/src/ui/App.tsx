@@ -50,6 +50,11 @@ function ChatLayout() {
           Reconnecting…
         </div>
       )}
+      {status === 'displaced' && (
+        <div class="banner" role="status">
+          You have Cromulent open in too many tabs or devices, so this one was disconnected. Reload to use it here.
+        </div>
+      )}
       <Sidebar />
       <MessagePane />
       <MemberList />

@@ -138,6 +138,12 @@ pub struct GatewayConfig {
     pub resume_window_ms: u64,
     /// Frames kept per session for `resume`.
     pub replay_frames: usize,
+    /// Text bytes kept per session for `resume`.
+    pub replay_bytes: usize,
+    /// Age after which a frame is no longer kept for `resume`, in milliseconds.
+    pub replay_max_age_ms: u64,
+    /// Gateway sessions one user may hold; one more ends their oldest (close 4012).
+    pub max_sessions_per_user: u32,
     /// Frames queued for a connection before it counts as a slow consumer and is closed.
     pub send_queue_frames: usize,
     /// Largest frame a client may send, in bytes.
@@ -181,6 +187,9 @@ impl Default for GatewayConfig {
             heartbeat_interval_ms: 30_000,
             resume_window_ms: 30_000,
             replay_frames: 1_000,
+            replay_bytes: 1024 * 1024,
+            replay_max_age_ms: 300_000,
+            max_sessions_per_user: 20,
             send_queue_frames: 512,
             max_frame_bytes: 16 * 1024,
             ops_per_minute: 300,
@@ -203,6 +212,11 @@ impl GatewayConfig {
     /// Heartbeat interval as a duration.
     pub fn heartbeat_interval(&self) -> Duration {
         Duration::from_millis(self.heartbeat_interval_ms)
+    }
+
+    /// Replay age limit as a duration.
+    pub fn replay_max_age(&self) -> Duration {
+        Duration::from_millis(self.replay_max_age_ms)
     }
 
     /// Resume window as a duration.
@@ -265,7 +279,7 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 12] = [
+        let checks: [(&'static str, u64, u64, u64); 15] = [
             ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
             ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
             ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
@@ -274,6 +288,9 @@ impl Config {
             ("gateway.heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 3_600_000),
             ("gateway.resume_window_ms", g.resume_window_ms, 0, 86_400_000),
             ("gateway.replay_frames", g.replay_frames as u64, 1, 1_000_000),
+            ("gateway.replay_bytes", g.replay_bytes as u64, 64 * 1024, 1024 * 1024 * 1024),
+            ("gateway.replay_max_age_ms", g.replay_max_age_ms, 1_000, 86_400_000),
+            ("gateway.max_sessions_per_user", u64::from(g.max_sessions_per_user), 1, 10_000),
             ("gateway.send_queue_frames", g.send_queue_frames as u64, 1, 1_000_000),
             ("gateway.max_frame_bytes", g.max_frame_bytes as u64, 1024, 16 * 1024 * 1024),
             ("gateway.ops_per_minute", u64::from(g.ops_per_minute), 1, 1_000_000),

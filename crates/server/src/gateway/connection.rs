@@ -13,7 +13,7 @@ use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::op::{OpError, Reply, dispatch, parse_frame};
@@ -29,8 +29,11 @@ const UNSUPPORTED_DATA: u16 = 1003;
 const TOO_BIG: u16 = 1009;
 const INTERNAL: u16 = 1011;
 
-/// Frames written per flush when the outbox has a backlog.
+/// Frames written per flush when the session has a backlog.
 const WRITE_BATCH: usize = 64;
+
+/// How long a close handshake may take: our Close out, the client's Close back.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// How a connection ended, which decides whether its session stays resumable.
 enum Ending {
@@ -44,8 +47,8 @@ enum Ending {
 enum Wake {
     /// A text frame from the client.
     Frame(String),
-    /// A numbered frame from the session's outbox; `None` when the session ended.
-    Outbox(Option<Utf8Bytes>),
+    /// The session has frames this connection has not written yet.
+    Unsent,
     /// The connection is over (and was closed with the right code where it still could be).
     Over(Ending),
 }
@@ -93,14 +96,15 @@ pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String
 }
 
 impl Connection {
-    /// Waits for the next thing to do: a client frame, a frame of the session's `outbox` (once
-    /// identified), or the end, closing the socket when the server or the heartbeat deadline
-    /// ends it. The handshake and the live loop share it, so both obey the same closer and deadline.
-    async fn next(&mut self, mut outbox: Option<&mut mpsc::Receiver<Utf8Bytes>>) -> Wake {
+    /// Waits for the next thing to do: a client frame, unsent frames of the session (once
+    /// identified: `wake`), or the end, closing the socket when the server or the heartbeat
+    /// deadline ends it. The handshake and the live loop share it, so both obey the same closer
+    /// and deadline.
+    async fn next(&mut self, wake: Option<&Notify>) -> Wake {
         loop {
-            let queued = async {
-                match outbox.as_mut() {
-                    Some(outbox) => outbox.recv().await,
+            let unsent = async {
+                match wake {
+                    Some(wake) => wake.notified().await,
                     None => std::future::pending().await,
                 }
             };
@@ -110,7 +114,7 @@ impl Connection {
                     self.close(self.closer.code().unwrap_or(GOING_AWAY), "closed by server").await;
                     return Wake::Over(Ending::Lost);
                 }
-                queued = queued => return Wake::Outbox(queued),
+                () = unsent => return Wake::Unsent,
                 _ = tokio::time::sleep_until(self.deadline) => {
                     self.close(close::HEARTBEAT_TIMEOUT, "no heartbeat").await;
                     return Wake::Over(Ending::Lost);
@@ -210,15 +214,10 @@ impl Connection {
         let principal = self.authenticate(resume.token).await?;
         let hub = self.state.chat.hub().clone();
         match hub.resume(&resume.session_id, principal.login_session_id, resume.seq, self.closer.clone()) {
-            Ok((attachment, missed)) => {
-                let replayed = missed.len() as u64;
-                for text in missed {
-                    if self.socket.feed(Message::Text(text)).await.is_err() {
-                        hub.detach(&attachment.session, attachment.generation, true);
-                        return Ok(Handshake::Pending);
-                    }
-                }
-                attachment.session.push(&frame_head("resumed", None, &json(&Resumed { replayed })));
+            Ok((attachment, replayed)) => {
+                // The missed frames are written from the session's buffer by the live loop,
+                // followed by this one.
+                attachment.session.push(frame_head("resumed", None, &json(&Resumed { replayed })).into());
                 Ok(Handshake::Attached(attachment))
             }
             Err(reason) => {
@@ -232,24 +231,18 @@ impl Connection {
     /// The identified loop: write the outbox, read ops, watch the heartbeat deadline.
     async fn live(&mut self, attachment: &mut Attachment) -> Ending {
         loop {
-            let text = match self.next(Some(&mut attachment.outbox)).await {
+            let text = match self.next(Some(&attachment.wake)).await {
                 Wake::Frame(text) => text,
-                Wake::Outbox(Some(text)) => {
-                    if self.write_batch(text, attachment).await.is_err() {
-                        return Ending::Lost;
-                    }
-                    continue;
-                }
-                Wake::Outbox(None) => {
-                    self.close(close::SESSION_ENDED, "session ended").await;
-                    return Ending::Lost;
-                }
+                Wake::Unsent => match self.write_unsent(attachment).await {
+                    Ok(()) => continue,
+                    Err(ending) => return ending,
+                },
                 Wake::Over(ending) => return ending,
             };
             let ClientFrame { op, id, d } = match parse_frame(&text) {
                 Ok(frame) => frame,
                 Err(err) => {
-                    attachment.session.push(&error_head(None, &err));
+                    attachment.session.push(error_head(None, &err).into());
                     continue;
                 }
             };
@@ -267,7 +260,7 @@ impl Connection {
                 }
                 Err(err) => error_head(id.as_ref(), &err),
             };
-            attachment.session.push(&head);
+            attachment.session.push(head.into());
         }
     }
 
@@ -291,6 +284,9 @@ impl Connection {
                 Err(Ending::Lost)
             }
             Some(Ok(Message::Close(frame))) => {
+                // The socket has queued the echo of the client's Close (RFC 6455 §5.5.1); send it,
+                // so the client sees a clean close rather than a dropped connection.
+                let _ = tokio::time::timeout(CLOSE_GRACE, self.socket.flush()).await;
                 let goodbye = frame.is_some_and(|f| f.code == 1000 || f.code == 1001);
                 Err(if goodbye { Ending::Goodbye } else { Ending::Lost })
             }
@@ -304,24 +300,55 @@ impl Connection {
         }
     }
 
-    async fn write_batch(&mut self, first: Utf8Bytes, attachment: &mut Attachment) -> Result<(), axum::Error> {
-        self.socket.feed(Message::Text(first)).await?;
-        for _ in 1..WRITE_BATCH {
-            match attachment.outbox.try_recv() {
-                Ok(text) => self.socket.feed(Message::Text(text)).await?,
-                Err(_) => break,
-            }
+    /// Writes the frames the session holds for this connection. A client that stops reading
+    /// would block the write forever, so it is given up on at the heartbeat deadline (no close
+    /// frame can get through to it); its session stays resumable.
+    async fn write_unsent(&mut self, attachment: &Attachment) -> Result<(), Ending> {
+        let unsent = attachment.session.take_unsent(attachment.generation, WRITE_BATCH);
+        if unsent.more {
+            attachment.wake.notify_one();
         }
-        self.socket.flush().await
+        if unsent.frames.is_empty() {
+            return Ok(());
+        }
+        let socket = &mut self.socket;
+        let write = async {
+            for text in unsent.frames {
+                socket.feed(Message::Text(text)).await?;
+            }
+            socket.flush().await
+        };
+        tokio::select! {
+            biased;
+            // Asked to close (a slow consumer, shutdown…): the next wait sends the close frame.
+            _ = self.closer.closed() => Ok(()),
+            written = write => written.map_err(|_| Ending::Lost),
+            _ = tokio::time::sleep_until(self.deadline) => Err(Ending::Lost),
+        }
     }
 
     async fn send_direct(&mut self, t: &str, id: Option<&Value>, d: &impl Serialize) -> Result<(), axum::Error> {
         self.socket.send(Message::Text(finish_frame(&frame_head(t, id, &json(d)), 0))).await
     }
 
+    /// Sends a Close frame, then reads and ignores whatever the client still sends until its own
+    /// Close (or the grace ends): closing with unread data would reset the connection and the
+    /// client would lose the close frame and its code. A client that is behind on reading (a
+    /// slow consumer) gets until its heartbeat deadline to take the frames before the Close.
     async fn close(&mut self, code: u16, reason: &'static str) {
         let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.send(Message::Close(Some(frame)))).await;
+        let sent_by = self.deadline.max(Instant::now() + CLOSE_GRACE);
+        if !matches!(tokio::time::timeout_at(sent_by, self.socket.send(Message::Close(Some(frame)))).await, Ok(Ok(()))) {
+            return;
+        }
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -325,18 +325,11 @@ async fn a_slow_consumer_is_disconnected_instead_of_buffered() {
     let amy = app.register("amy").await;
     let general = app.general(&amy).await;
 
-    // A client whose receive window is tiny and that never reads.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(2048).unwrap();
-    let stream = socket.connect(app.addr).await.unwrap();
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (mut slow, _) = tokio_tungstenite::client_async(format!("ws://{}/api/v1/gateway", app.addr), stream).await.unwrap();
-    slow.send(Message::Text(json!({"op": "identify", "d": {"token": amy.token}}).to_string().into())).await.unwrap();
-
+    // A client whose receive window is tiny and that stops reading.
+    let (mut slow, _) = app.slow_gateway(&amy).await;
     let content = "x".repeat(4000);
     for _ in 0..1500 {
         app.post(&amy, &general, &content).await;
     }
-    let mut slow = crate::helpers::Gateway { ws: slow, session_id: String::new(), seq: 0 };
     assert_eq!(slow.ended().await, Ended::Closed(4010));
 }

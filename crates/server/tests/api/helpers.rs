@@ -196,6 +196,41 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A gateway connection identified as `user`, past `ready`, whose socket has a tiny receive
+    /// window: once its test stops reading, the server's writes to it soon block. Also returns
+    /// the client's own address, to find the server's side of the connection.
+    pub async fn slow_gateway(&self, user: &TestUser) -> (Gateway, SocketAddr) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let stream = socket.connect(self.addr).await.unwrap();
+        let local = stream.local_addr().unwrap();
+        let url = format!("ws://{}/api/v1/gateway", self.addr);
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.unwrap();
+        let mut gateway = Gateway { ws, session_id: String::new(), seq: 0 };
+        assert_eq!(gateway.next().await["t"], "hello");
+        gateway.send(json!({"op": "identify", "d": {"token": user.token}})).await;
+        let ready = gateway.next().await;
+        gateway.session_id = ready["d"]["session_id"].as_str().unwrap().to_owned();
+        (gateway, local)
+    }
+
+    /// The server's side of the connection from `client`, as in `/proc/net/tcp`: its TCP state
+    /// (1 is ESTABLISHED) and the bytes waiting in its send queue; `None` once it is gone.
+    pub fn server_socket(&self, client: SocketAddr) -> Option<(u8, u64)> {
+        let hex = |addr: SocketAddr| match addr {
+            SocketAddr::V4(v4) => format!("{:08X}:{:04X}", u32::from_le_bytes(v4.ip().octets()), v4.port()),
+            SocketAddr::V6(_) => unreachable!("tests listen on IPv4"),
+        };
+        let (local, remote) = (hex(self.addr), hex(client));
+        std::fs::read_to_string("/proc/net/tcp").unwrap().lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let queued = fields[4].split(':').next().map(|tx| u64::from_str_radix(tx, 16).unwrap());
+            (fields[1] == local && fields[2] == remote).then(|| (u8::from_str_radix(fields[3], 16).unwrap(), queued.unwrap()))
+        })
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();

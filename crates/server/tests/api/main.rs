@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0 with a fresh SQLite file, or a fresh PostgreSQL
 //! database when `CROMULENT_TEST_POSTGRES_URL` is set, driven by real HTTP and WebSocket clients.
 
+mod abuse;
 mod assets;
 mod auth;
 mod channels;
