@@ -264,6 +264,58 @@ export class Coturn {
   }
 }
 
+/** Someone whose client joins a voice channel over the raw gateway protocol (hello, identify,
+ * voice_join, heartbeats) and then never answers a signal: a broken client, or a dead tab the
+ * server keeps for its grace period. The server announces them in the channel, so everyone
+ * who joins after them offers to them and waits for an answer that never comes. The socket
+ * lives in a page of its own because Node 20 has no WebSocket; the page is on the server's
+ * origin so the gateway accepts it. `offersFrom()` lists who offered to them. */
+export async function silentVoiceParticipant(browser, server, username, channelName, password = 'correct horse battery') {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/healthz`);
+  await page.evaluate(
+    async ({ username, password, channelName }) => {
+      const registered = await fetch('/api/v1/auth/register', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      if (!registered.ok) throw new Error(`register ${username}: ${registered.status} ${await registered.text()}`);
+      const { token } = await registered.json();
+      const silent = (window.__silent = { offersFrom: [], socket: new WebSocket(`ws://${location.host}/api/v1/gateway`) });
+      const send = (frame) => silent.socket.send(JSON.stringify(frame));
+      await new Promise((joined, fail) => {
+        silent.socket.onclose = (event) => fail(new Error(`the gateway closed with ${event.code}`));
+        silent.socket.onmessage = ({ data }) => {
+          const frame = JSON.parse(data);
+          if (frame.t === 'hello') {
+            // Heartbeats keep the session (and so the voice session) alive however long the test runs.
+            setInterval(() => send({ op: 'heartbeat' }), frame.d.heartbeat_interval_ms / 2);
+            send({ op: 'identify', d: { token } });
+          } else if (frame.t === 'ready') {
+            const channel = frame.d.channels.find((c) => c.name === channelName && c.kind === 'voice');
+            send({ op: 'voice_join', id: 'join', d: { channel_id: channel.id } });
+          } else if (frame.id === 'join') {
+            if (frame.t === 'reply') joined();
+            else fail(new Error(`voice_join: ${JSON.stringify(frame.d)}`));
+          } else if (frame.t === 'voice_signal' && frame.d.signal.description?.type === 'offer') {
+            // Noted, never answered.
+            silent.offersFrom.push(frame.d.from);
+          }
+        };
+      });
+    },
+    { username, password, channelName },
+  );
+  return {
+    page,
+    /** The user ids that sent this participant an offer, once each. */
+    offersFrom: () => page.evaluate(() => [...new Set(window.__silent.offersFrom)]),
+    close: () => context.close(),
+  };
+}
+
 /** Records every RTCPeerConnection a page creates, so tests can read their statistics. */
 export async function watchPeerConnections(context) {
   await context.addInitScript(() => {

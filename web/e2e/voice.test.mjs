@@ -1,11 +1,13 @@
 // Voice in real browsers with relay-only ICE, through the server's built-in relay and through
 // Debian's coturn on loopback: who connects, through which path, whether audio arrives,
-// whether the voice bar tells the truth, and whether the speaking ring follows the voice.
+// whether the voice bar tells the truth (also about a participant who never answers), and
+// whether the speaking ring follows the voice.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Coturn, launchBrowser, peerStats, register, Server, watchPeerConnections, withScreenshots, writeTalkingWav } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { Coturn, launchBrowser, peerStats, register, Server, silentVoiceParticipant, watchPeerConnections, withScreenshots, writeTalkingWav } from './harness.mjs';
 
 let browser;
 let coturn;
@@ -166,6 +168,51 @@ test('a wrong TURN secret turns the bar red with a reason instead of spinning', 
       await bar(bob).locator('.dot.red').waitFor();
     });
   } finally {
+    await server.stop();
+  }
+});
+
+/** The client's negotiation timeout, read from its source so the waits below follow it. */
+const NEGOTIATION_TIMEOUT_MS = Number(
+  /export const NEGOTIATION_TIMEOUT_MS = ([\d_]+);/.exec(readFileSync(new URL('../src/voice/status.ts', import.meta.url), 'utf8'))[1].replaceAll('_', ''),
+);
+
+test('a participant who never answers is named as unreachable while the others talk under a green bar', async () => {
+  const server = await Server.start(builtinRelay);
+  let carol;
+  try {
+    await withScreenshots('voice-silent-peer', async (pages) => {
+      carol = await silentVoiceParticipant(browser, server, 'carol', 'Lounge');
+      pages.carol = carol.page;
+      const amy = await person(server, 'amy', pages);
+      const bob = await person(server, 'bob', pages);
+      await amy.getByRole('list', { name: 'In voice' }).getByText('carol', { exact: true }).waitFor();
+
+      const joinedAt = Date.now();
+      await joinButton(amy, 'Lounge').click();
+      await joinButton(bob, 'Lounge').click();
+      // amy and bob reach each other within seconds; until the timeout the bar still waits for carol.
+      await amy.waitForFunction(() => window.__peerConnections.some((pc) => pc.connectionState === 'connected'), null, { timeout: NEGOTIATION_TIMEOUT_MS });
+      assert.ok(Date.now() - joinedAt < NEGOTIATION_TIMEOUT_MS, 'amy and bob connected before the negotiation timeout');
+      for (const page of [amy, bob]) assert.equal(await bar(page).getByRole('status').textContent(), 'Connecting…');
+
+      for (const page of [amy, bob]) {
+        await waitForBar(page, "Voice connected — Loungecan't reach carol", NEGOTIATION_TIMEOUT_MS + 10_000);
+        await bar(page).locator('.dot.green').waitFor({ timeout: 100 });
+      }
+      assert.ok(Date.now() - joinedAt > NEGOTIATION_TIMEOUT_MS, 'carol is given the whole negotiation timeout');
+      assert.equal((await carol.offersFrom()).length, 2, 'both offered to carol, who never answered');
+      const amysConnections = await peerStats(amy);
+      assert.deepEqual(amysConnections.map((s) => s.state).sort(), ['connected', 'new'], "amy's connection to bob is up, the one to carol never started");
+      assert.ok(amysConnections.find((s) => s.state === 'connected').bytes > 0, 'audio from bob arrives');
+
+      // With bob gone nobody is connected: back to Connecting…, still naming carol.
+      await bar(bob).getByRole('button', { name: 'Leave voice' }).click();
+      await waitForBar(amy, "Connecting…can't reach carol");
+      await bar(amy).locator('.dot.yellow').waitFor({ timeout: 100 });
+    });
+  } finally {
+    await carol?.close();
     await server.stop();
   }
 });

@@ -1,5 +1,5 @@
 // The voice bar's rules: phases from real peer states, when a connection gets an ICE restart,
-// the transmit gate, push-to-talk keys, the speaking detector's hysteresis and who is shown as
+// when a peer that never answers counts as unreachable, the transmit gate, push-to-talk keys, the speaking detector's hysteresis and who is shown as
 // speaking.
 
 import { describe, expect, it } from 'vitest';
@@ -7,13 +7,16 @@ import {
   decideIceRestart,
   DISCONNECTED_GRACE_MS,
   isPushToTalk,
+  isUnreachable,
   NEGOTIATION_TIMEOUT_MS,
   phaseLabel,
   RESTART_EVERY_MS,
   showsSpeaking,
   SpeakingDetector,
   transmitting,
+  unreachableNote,
   voicePhase,
+  type PeerReach,
   type PeerTimeline,
   type PeerView,
 } from '../src/voice/status';
@@ -120,6 +123,83 @@ describe('decideIceRestart', () => {
   it('keeps restarting a connection that stays failed, no more often than every 1.5 s', () => {
     expect(restartTimes(timeline('failed'), 10_000)).toEqual([1_750, 3_500, 5_250, 7_000, 8_750]);
     expect(restartTimes(timeline('failed', { polite: true }), 15_000)).toEqual([6_250, 12_500]);
+  });
+});
+
+/** A peer first offered to at 0 that has never connected. */
+const reach = (connectionState: RTCPeerConnectionState, extra: Partial<PeerReach> = {}): PeerReach => ({
+  connectionState,
+  firstStartedAt: 0,
+  everConnected: false,
+  ...extra,
+});
+
+describe('isUnreachable', () => {
+  it('marks a peer that never connected once the negotiation timeout has passed, not before', () => {
+    expect(isUnreachable(reach('new'), NEGOTIATION_TIMEOUT_MS)).toBe(false);
+    expect(isUnreachable(reach('new'), NEGOTIATION_TIMEOUT_MS + 1)).toBe(true);
+    expect(isUnreachable(reach('connecting'), NEGOTIATION_TIMEOUT_MS + 1)).toBe(true);
+    // ICE checks that failed without ever succeeding are the same dead end.
+    expect(isUnreachable(reach('failed'), NEGOTIATION_TIMEOUT_MS + 1)).toBe(true);
+  });
+
+  it('counts from the first offer, so restarts do not postpone it', () => {
+    expect(isUnreachable(reach('connecting', { firstStartedAt: 5_000 }), 5_000 + NEGOTIATION_TIMEOUT_MS)).toBe(false);
+    expect(isUnreachable(reach('connecting', { firstStartedAt: 5_000 }), 5_000 + NEGOTIATION_TIMEOUT_MS + 1)).toBe(true);
+  });
+
+  it('never marks a connected peer, nor one lost after it once connected (that is reconnecting)', () => {
+    expect(isUnreachable(reach('connected'), 60_000)).toBe(false);
+    expect(isUnreachable(reach('connected', { everConnected: true }), 60_000)).toBe(false);
+    expect(isUnreachable(reach('disconnected', { everConnected: true }), 60_000)).toBe(false);
+    expect(isUnreachable(reach('failed', { everConnected: true }), 60_000)).toBe(false);
+  });
+});
+
+describe('voicePhase with an unreachable peer', () => {
+  const silent = peer('new', { unreachable: true });
+
+  it('is connected when the others are, and at least one is', () => {
+    expect(voicePhase(true, true, [peer('connected'), silent], null)).toBe('connected');
+    expect(voicePhase(true, true, [peer('connected'), peer('connected'), silent, peer('connecting', { unreachable: true })], null)).toBe('connected');
+    // Whatever state the unreachable peer's own restarts leave it in.
+    expect(voicePhase(true, true, [peer('connected'), peer('failed', { unreachable: true, restarting: true })], null)).toBe('connected');
+  });
+
+  it('is connecting while nobody is connected yet', () => {
+    expect(voicePhase(true, true, [silent], null)).toBe('connecting');
+    expect(voicePhase(true, true, [silent, peer('connecting', { unreachable: true })], null)).toBe('connecting');
+    expect(voicePhase(true, true, [peer('connecting'), silent], null)).toBe('connecting');
+  });
+
+  it('still reconnects, refuses and waits for the gateway as without one', () => {
+    expect(voicePhase(true, true, [peer('disconnected'), silent], null)).toBe('reconnecting');
+    expect(voicePhase(true, true, [peer('connecting', { restarting: true }), silent], null)).toBe('reconnecting');
+    expect(voicePhase(true, false, [peer('connected'), silent], null)).toBe('reconnecting');
+    expect(voicePhase(true, true, [peer('new', { relayRefused: true }), silent], null)).toBe('disconnected');
+  });
+
+  it('turns a bar stuck on Connecting… green after the timeout, naming who cannot be reached', () => {
+    // amy joined at 0 and offered to bob and carol; bob answered and connected, carol never did.
+    const bob = { ...reach('connected', { everConnected: true }), name: 'bob' };
+    const carol = { ...reach('new'), name: 'carol' };
+    const bar = (now: number) => {
+      const views = [bob, carol].map((p) => ({ connectionState: p.connectionState, unreachable: isUnreachable(p, now), name: p.name }));
+      const note = unreachableNote(views.filter((v) => v.unreachable).map((v) => v.name));
+      return [phaseLabel(voicePhase(true, true, views, null), 'Lounge', null), note];
+    };
+    expect(bar(2_000)).toEqual(['Connecting…', '']);
+    expect(bar(NEGOTIATION_TIMEOUT_MS)).toEqual(['Connecting…', '']);
+    expect(bar(NEGOTIATION_TIMEOUT_MS + 1)).toEqual(['Voice connected — Lounge', "can't reach carol"]);
+  });
+});
+
+describe('unreachableNote', () => {
+  it('names nobody, one, two or more peers', () => {
+    expect(unreachableNote([])).toBe('');
+    expect(unreachableNote(['carol'])).toBe("can't reach carol");
+    expect(unreachableNote(['carol', 'dave'])).toBe("can't reach carol and dave");
+    expect(unreachableNote(['carol', 'dave', 'erin'])).toBe("can't reach carol, dave and erin");
   });
 });
 

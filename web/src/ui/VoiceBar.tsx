@@ -1,8 +1,9 @@
-// The voice bar: a coloured dot and label from the real peer connections, the path and round
-// trip, mute/deafen/leave, "Move here" after a refused join, and voice settings.
+// The voice bar: a coloured dot and label from the real peer connections, who cannot be
+// reached, the path and round trip, mute/deafen/leave, "Move here" after a refused join, and
+// voice settings.
 
 import { useEffect, useState } from 'preact/hooks';
-import { phaseLabel } from '../voice/status';
+import { phaseLabel, unreachableNote } from '../voice/status';
 import { chat, voiceEngine, voiceView } from '../state/store';
 
 export function VoiceBar() {
@@ -12,11 +13,18 @@ export function VoiceBar() {
   const channel = chat.value.channels.find((c) => c.id === view.channelId);
   const label = phaseLabel(view.phase, channel?.name ?? '', view.disconnection);
   const colour = view.phase === 'connected' ? 'green' : view.phase === 'disconnected' ? 'red' : 'yellow';
+  // A red bar already says why nothing works; naming who is unreachable would only distract.
+  const note = view.phase === 'disconnected' ? '' : unreachableNote(view.unreachable.map((id) => chat.value.users[id]?.username ?? 'someone'));
   return (
     <section class="voice-bar" aria-label="Voice connection" data-phase={view.phase}>
       <div class="voice-status" role="status">
         <span class={`dot ${colour}`} aria-hidden="true" />
         <span class="voice-label">{label}</span>
+        {note && (
+          <span class="voice-unreachable" title="They are in the channel, but their client never answered our connection.">
+            {note}
+          </span>
+        )}
       </div>
       {view.phase !== 'disconnected' && (view.path || view.rttMs !== null) && (
         <small class="voice-path">

@@ -1,14 +1,14 @@
 // The voice engine: joins and leaves, one peer connection per participant (full mesh; the
-// newcomer offers, peer.ts negotiates), ICE restart on failure (the policy is in status.ts),
-// credential refresh before expiry, push-to-talk, and a view for the voice bar derived from the
-// real connection states.
+// newcomer offers, peer.ts negotiates), ICE restart on failure and marking peers that never
+// answer (the policies are in status.ts), credential refresh before expiry, push-to-talk, and
+// a view for the voice bar derived from the real connection states.
 
 import type { IceConfig, Id, JoinReply } from '../api/protocol';
 import { Microphone, openMicrophone, playRemote, routeToOutput } from './media';
 import { Peer, type PeerHost, type Signal } from './peer';
 import { loadPrefs, savePrefs, type VoicePrefs } from './prefs';
 import type { PeerQuality } from './stats';
-import { decideIceRestart, isPushToTalk, SpeakingDetector, transmitting, voicePhase, type Disconnection, type PeerView, type VoicePhase } from './status';
+import { decideIceRestart, isPushToTalk, isUnreachable, SpeakingDetector, transmitting, voicePhase, type Disconnection, type PeerView, type VoicePhase } from './status';
 
 /** Everything the voice bar renders. */
 export interface VoiceView {
@@ -22,6 +22,8 @@ export interface VoiceView {
   path: 'relay' | 'direct' | null;
   rttMs: number | null;
   peers: Record<Id, PeerQuality>;
+  /** Participants who never answered our negotiation in time; the bar names them. */
+  unreachable: Id[];
   mode: 'vad' | 'ptt';
   pttKey: string;
 }
@@ -57,6 +59,7 @@ export class VoiceEngine {
     path: null,
     rttMs: null,
     peers: {},
+    unreachable: [],
     mode: this.prefs.mode,
     pttKey: this.prefs.pttKey,
   };
@@ -85,6 +88,7 @@ export class VoiceEngine {
       connectionState: p.pc.connectionState,
       relayRefused: p.relayRefused,
       restarting: p.restarting,
+      unreachable: p.unreachable,
     }));
     const next = { ...this.view, ...patch };
     const refused = views.some((v) => v.relayRefused);
@@ -96,6 +100,7 @@ export class VoiceEngine {
       disconnection,
       phase,
       peers: Object.fromEntries(peers.map((p) => [p.userId, { ...p.quality, state: p.pc.connectionState }])),
+      unreachable: peers.filter((p) => p.unreachable).map((p) => p.userId),
       path: first?.quality.path ?? null,
       rttMs: first?.quality.rttMs ?? null,
     };
@@ -326,7 +331,7 @@ export class VoiceEngine {
     this.applyTransmit();
   }
 
-  /** Every 250 ms: the speaking level and lost or stuck connections; every 2 s: connection statistics. */
+  /** Every 250 ms: the speaking level, and lost, stuck or unreachable connections; every 2 s: connection statistics. */
   private startTick(): void {
     if (this.tick) clearInterval(this.tick);
     let count = 0;
@@ -341,8 +346,10 @@ export class VoiceEngine {
     let changed = false;
     for (const peer of this.peers.values()) {
       const { restartNow, restarting } = decideIceRestart(peer, now);
-      changed ||= restartNow || restarting !== peer.restarting;
+      const unreachable = isUnreachable(peer, now);
+      changed ||= restartNow || restarting !== peer.restarting || unreachable !== peer.unreachable;
       peer.restarting = restarting;
+      peer.unreachable = unreachable;
       if (restartNow) {
         peer.startedAt = now;
         void this.restart(peer);

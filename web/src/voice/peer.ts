@@ -1,7 +1,8 @@
 // One participant's RTCPeerConnection and perfect negotiation on it: the smaller user id is
 // polite and yields when two offers collide, the other side ignores the colliding offer, and
-// candidates that arrive before the remote description wait for it. Also counts what the
-// restart policy and the sidebar read: auth errors, gathered candidates, quality.
+// candidates that arrive before the remote description wait for it. Also keeps what the
+// restart policy, the bar and the sidebar read: auth errors, gathered candidates, whether it
+// ever connected, quality.
 
 import { compareIds, type Id } from '../api/protocol';
 import { qualityFrom, type PacketCounts, type PeerQuality } from './stats';
@@ -31,8 +32,14 @@ export class Peer {
   disconnectedAt: number | null = null;
   /** When this connection last started (or restarted) negotiating. */
   startedAt = Date.now();
+  /** When it first started negotiating; restarts leave this alone. */
+  readonly firstStartedAt = this.startedAt;
+  /** It has been connected at least once. */
+  everConnected = false;
   /** A lost connection is being restarted; the bar says so until it connects again. */
   restarting = false;
+  /** It never connected within the negotiation timeout; the bar names the peer as unreachable. */
+  unreachable = false;
   private authErrors = 0;
   private gatheredCandidates = 0;
   private gatheringDone = false;
@@ -77,6 +84,8 @@ export class Peer {
       if (pc.connectionState === 'connected') {
         this.authErrors = 0;
         this.restarting = false;
+        this.everConnected = true;
+        this.unreachable = false;
       }
       host.changed();
     };

@@ -1,7 +1,8 @@
 // Pure rules of the voice bar: what the real peer connections add up to, when a connection
-// gets an ICE restart, the transmit gate (mute, push-to-talk, voice activity), which key
-// presses count as push-to-talk, the speaking detector's hysteresis and who is shown as
-// speaking. Kept free of browser objects so they are unit-tested.
+// gets an ICE restart, when a peer counts as unreachable, the transmit gate (mute,
+// push-to-talk, voice activity), which key presses count as push-to-talk, the speaking
+// detector's hysteresis and who is shown as speaking. Kept free of browser objects so they
+// are unit-tested.
 
 /** What the voice bar shows. */
 export type VoicePhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -13,6 +14,8 @@ export interface PeerView {
   relayRefused?: boolean;
   /** The connection was lost and an ICE restart is under way. */
   restarting?: boolean;
+  /** The peer never completed a negotiation within the timeout (see `isUnreachable`). */
+  unreachable?: boolean;
 }
 
 /** Why voice is disconnected, for the bar. */
@@ -25,15 +28,21 @@ export interface Disconnection {
 /** How long a peer may stay `disconnected` (it often recovers by itself) before an ICE restart. */
 export const DISCONNECTED_GRACE_MS = 3_000;
 
-/** Combines peer connections into one phase. Alone in a channel counts as connected. */
+/** Combines peer connections into one phase. Alone in a channel counts as connected.
+ * Unreachable peers do not hold the others back: with one of them the bar is connected as soon
+ * as every other peer is, and at least one is (the bar names them beside it, see
+ * `unreachableNote`); connecting while nobody is connected. */
 export function voicePhase(joined: boolean, gatewayUp: boolean, peers: PeerView[], disconnection: Disconnection | null): VoicePhase {
   if (disconnection) return 'disconnected';
   if (!joined) return 'idle';
   if (!gatewayUp) return 'reconnecting';
   if (peers.some((p) => p.relayRefused)) return 'disconnected';
+  const reachable = peers.filter((p) => !p.unreachable);
   const lost = (p: PeerView) => p.connectionState === 'failed' || p.connectionState === 'disconnected';
-  if (peers.some((p) => lost(p) || (p.restarting && p.connectionState !== 'connected'))) return 'reconnecting';
-  return peers.every((p) => p.connectionState === 'connected') ? 'connected' : 'connecting';
+  if (reachable.some((p) => lost(p) || (p.restarting && p.connectionState !== 'connected'))) return 'reconnecting';
+  // Only unreachable peers left: nobody to talk to yet, though restarts keep trying them.
+  if (reachable.length === 0 && peers.length > 0) return 'connecting';
+  return reachable.every((p) => p.connectionState === 'connected') ? 'connected' : 'connecting';
 }
 
 /** How long a peer connection may take to connect before its negotiation is started over. */
@@ -74,6 +83,32 @@ export function decideIceRestart(peer: PeerTimeline, now: number): IceRestartDec
   const restartNow = (lost || stuck) && !peer.relayRefused && myTurn && now - peer.startedAt > RESTART_EVERY_MS;
   // Lost shows as reconnecting at once, even while the restart itself has to wait.
   return { restartNow, restarting: peer.restarting || lost };
+}
+
+/** What `isUnreachable` reads of one peer connection. */
+export interface PeerReach {
+  connectionState: RTCPeerConnectionState;
+  /** When negotiation with this peer first started; ICE restarts do not move it. */
+  firstStartedAt: number;
+  /** The connection has been connected at least once. */
+  everConnected: boolean;
+}
+
+/** Whether, at time `now`, a peer counts as unreachable: it has never connected, more than
+ * NEGOTIATION_TIMEOUT_MS after negotiation with it first started. Such a client is dead or
+ * broken (a closed tab the server keeps for its grace period, a client that ignores offers),
+ * and waiting for it must not keep everyone else's bar at "Connecting…". A connection that
+ * worked once and was lost is not unreachable but reconnecting: that is a network problem the
+ * restarts are for. Restarts go on either way, and the first `connected` clears the mark. */
+export function isUnreachable(peer: PeerReach, now: number): boolean {
+  return !peer.everConnected && peer.connectionState !== 'connected' && now - peer.firstStartedAt > NEGOTIATION_TIMEOUT_MS;
+}
+
+/** The note beside the bar's label naming the unreachable peers, empty when there are none. */
+export function unreachableNote(names: string[]): string {
+  if (names.length === 0) return '';
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  return `can't reach ${list}`;
 }
 
 /** The one place deciding whether the microphone sends: never when muted or deafened. */
