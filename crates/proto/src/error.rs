@@ -28,6 +28,8 @@ pub enum ErrorCode {
     UnknownOp,
     /// `identify` or `resume` on a connection that is already identified.
     AlreadyIdentified,
+    /// The gateway URL was requested without a WebSocket upgrade.
+    UpgradeRequired,
 
     // Who may do what.
     /// No, unknown or expired token.
@@ -91,4 +93,8 @@ pub enum ErrorCode {
 
     /// Something failed on the server (logged there; nothing half-written).
     Internal,
+    /// The database is not answering; nothing was written. Try again shortly.
+    Unavailable,
+    /// The server's disk is full; nothing was written.
+    InsufficientStorage,
 }

@@ -4,16 +4,26 @@
 mod connection;
 mod op;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cromulent_proto::ErrorCode;
 
 use crate::app::AppState;
 use crate::http::{ApiError, origin_allowed, session_cookie};
 use crate::service::Error;
 
 /// Upgrades to a gateway connection when the Origin (if any) is this server or an allowed one.
-pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else {
+        let message = "The gateway speaks WebSocket: send a GET with Upgrade: websocket.";
+        return ApiError::new(StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired, message).into_response();
+    };
     if !origin_allowed(&headers, &state.config.http.allowed_origins) {
         return ApiError::from(Error::Forbidden("This origin may not open the gateway.")).into_response();
     }

@@ -17,7 +17,10 @@ fn with_cookie(status: StatusCode, session: NewSession) -> Response {
     let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}", session.token, session.max_age_secs);
     let body = AuthResponse { user: session.principal.user(), token: session.token };
     let mut response = (status, axum::Json(body)).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("token is URL-safe base64"));
+    let headers = response.headers_mut();
+    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("token is URL-safe base64"));
+    // The body carries the token: no cache, shared or private, may keep it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

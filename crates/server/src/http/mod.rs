@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
         .fallback(assets::serve)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -61,13 +62,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /healthz`: 200 once the database answers, 503 otherwise.
+/// `GET /healthz`: 200 once the database answers, 503 `unavailable` otherwise.
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.chat.store().ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, "The database is not answering.")
+                .into_response()
         }
     }
 }

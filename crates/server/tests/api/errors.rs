@@ -138,3 +138,31 @@ async fn members_are_forbidden_admin_routes() {
     let (_, channels) = app.call(Method::GET, "/channels", Some(&member.token), None).await;
     assert_eq!(channels.as_array().unwrap().len(), 2, "nothing changed");
 }
+
+#[tokio::test]
+async fn the_edges_of_the_api_answer_json_too() {
+    let app = TestApp::spawn().await;
+    let base = format!("http://{}", app.addr);
+    let cases = [
+        (Method::POST, format!("{base}/healthz"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        (Method::GET, format!("{base}/api/v1/gateway"), StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+        (Method::DELETE, format!("{base}/"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    ];
+    for (method, url, status, code) in cases {
+        let response = app.http.request(method.clone(), &url).send().await.unwrap();
+        assert_eq!(response.status(), status, "{method} {url}");
+        let body: Value = response.json().await.unwrap_or_else(|e| panic!("{method} {url}: not JSON: {e}"));
+        assert_eq!(body["error"]["code"], code, "{method} {url}");
+    }
+}
+
+#[tokio::test]
+async fn responses_that_carry_a_token_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let credentials = json!({"username": "amy", "password": "correct horse"});
+    for path in ["/auth/register", "/auth/login"] {
+        let response = app.http.post(app.api(path)).json(&credentials).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store", "{path}");
+    }
+}
