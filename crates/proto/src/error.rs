@@ -62,6 +62,8 @@ pub enum ErrorCode {
     InvalidMessage,
     /// A page size out of range.
     InvalidLimit,
+    /// A message nonce that is empty, too long or has control characters.
+    InvalidNonce,
     /// The channel is of the wrong kind for the action.
     WrongChannelKind,
     /// A voice action on a text channel.

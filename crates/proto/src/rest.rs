@@ -138,7 +138,19 @@ pub struct Message {
     pub edited_at: Option<i64>,
 }
 
-/// `POST /channels/{id}/messages` and `PATCH /channels/{id}/messages/{message_id}`.
+/// `POST /channels/{id}/messages`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    /// 1–4000 characters after trimming.
+    pub content: String,
+    /// Up to 64 characters the client picks per message; sending the same nonce again within
+    /// ten minutes returns the first message (`200`) instead of posting it twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// `PATCH /channels/{id}/messages/{message_id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageContentRequest {

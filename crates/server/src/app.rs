@@ -89,7 +89,7 @@ impl AppState {
         let ids = IdGenerator::starting_after(store.max_id().await?);
         let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref()), config.turn.stun_urls.clone());
         let voice = Voice::new(config.voice.clone(), ice);
-        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), voice);
+        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice);
         chat.create_default_channels().await?;
         stop_relay_on_error.disarm();
         Ok(AppState {

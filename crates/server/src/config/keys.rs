@@ -13,7 +13,7 @@ pub struct Key {
 }
 
 /// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
-const SECTIONS: [&str; 5] = ["http", "auth", "gateway", "voice", "turn"];
+const SECTIONS: [&str; 6] = ["http", "auth", "gateway", "chat", "voice", "turn"];
 
 /// Every key, in file order. A test checks this list against [`Config`] and the docs.
 pub const KEYS: &[Key] = &[
@@ -36,6 +36,8 @@ pub const KEYS: &[Key] = &[
     Key { name: "gateway.send_queue_frames", about: "queued frames before a slow client is disconnected" },
     Key { name: "gateway.max_frame_bytes", about: "largest frame a client may send in bytes" },
     Key { name: "gateway.ops_per_minute", about: "ops per connection per minute before it is closed" },
+    Key { name: "chat.messages_per_10s", about: "messages one user may post per 10 s" },
+    Key { name: "chat.message_burst", about: "messages one user may post at once before the rate applies" },
     Key { name: "voice.enabled", about: "whether voice channels can be joined" },
     Key { name: "voice.force_relay", about: "clients use TURN relays only, hiding participants' addresses" },
     Key { name: "voice.grace_ms", about: "how long voice survives a dropped gateway connection" },

@@ -37,6 +37,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// WebSocket gateway settings.
     pub gateway: GatewayConfig,
+    /// Text chat settings.
+    pub chat: ChatConfig,
     /// Voice channel settings.
     pub voice: VoiceConfig,
     /// STUN/TURN settings for voice.
@@ -128,6 +130,22 @@ pub struct AuthConfig {
     pub attempts_per_account_per_minute: u32,
 }
 
+/// `[chat]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    /// Messages one user may post per 10 seconds, over REST and the gateway alike.
+    pub messages_per_10s: u32,
+    /// Messages one user may post at once before the rate applies.
+    pub message_burst: u32,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig { messages_per_10s: 10, message_burst: 5 }
+    }
+}
+
 /// `[gateway]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -163,6 +181,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
+            chat: ChatConfig::default(),
             voice: VoiceConfig::default(),
             turn: TurnConfig::default(),
         }
@@ -279,7 +298,7 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 15] = [
+        let checks: [(&'static str, u64, u64, u64); 17] = [
             ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
             ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
             ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
@@ -295,6 +314,8 @@ impl Config {
             ("gateway.max_frame_bytes", g.max_frame_bytes as u64, 1024, 16 * 1024 * 1024),
             ("gateway.ops_per_minute", u64::from(g.ops_per_minute), 1, 1_000_000),
             ("auth.session_ttl_days", u64::from(self.auth.session_ttl_days), 1, 3650),
+            ("chat.messages_per_10s", u64::from(self.chat.messages_per_10s), 1, 10_000_000),
+            ("chat.message_burst", u64::from(self.chat.message_burst), 1, 10_000_000),
         ];
         for (key, value, min, max) in checks {
             if !(min..=max).contains(&value) {

@@ -146,6 +146,29 @@ impl ChannelName {
     }
 }
 
+/// A client's nonce for an idempotent send: 1–64 characters, none of them control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nonce(String);
+
+impl Nonce {
+    /// Checks the length and characters.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.is_empty() || raw.chars().count() > 64 || raw.chars().any(char::is_control) {
+            return Err(Invalid::new(
+                ErrorCode::InvalidNonce,
+                "nonce",
+                "A nonce is 1 to 64 characters, none of them control characters.",
+            ));
+        }
+        Ok(Nonce(raw.to_owned()))
+    }
+
+    /// The nonce.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Message content: 1–4000 characters after trimming, no control characters but line breaks and tabs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageContent(String);

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use cromulent_proto::Id;
-use cromulent_proto::rest::{Message, MessageContentRequest};
+use cromulent_proto::rest::{Message, MessageContentRequest, PostMessageRequest};
 use serde::Deserialize;
 
 use super::{ApiError, ApiPath, ApiQuery, Json};
@@ -28,14 +28,16 @@ pub async fn history(
     Ok(axum::Json(state.chat.history(&principal, channel_id, page.before, page.limit).await?))
 }
 
-/// `POST /channels/{id}/messages` → 201.
+/// `POST /channels/{id}/messages` → 201, or 200 with the first message for a repeated nonce.
 pub async fn post(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(channel_id): ApiPath<Id>,
-    Json(body): Json<MessageContentRequest>,
+    Json(body): Json<PostMessageRequest>,
 ) -> Result<(StatusCode, axum::Json<Message>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(state.chat.post_message(&principal, channel_id, &body.content).await?)))
+    let posted = state.chat.post_message(&principal, channel_id, &body.content, body.nonce.as_deref()).await?;
+    let status = if posted.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, axum::Json(posted.message)))
 }
 
 /// `PATCH /channels/{id}/messages/{message_id}`: the author edits.

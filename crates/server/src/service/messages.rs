@@ -3,18 +3,30 @@
 use cromulent_proto::gateway::{MessageDelete, TypingStart};
 use cromulent_proto::rest::{Author, ChannelKind, Message};
 use cromulent_proto::{ErrorCode, Id};
+use governor::clock::{Clock, DefaultClock};
 
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::event::Event;
-use crate::domain::text::{Invalid, MessageContent};
-use crate::store::{ChannelRow, MessageRow};
+use crate::domain::text::{Invalid, MessageContent, Nonce};
+use crate::store::{ChannelRow, MessageRow, NewMessage, StoreError};
 
 /// Page size when the client names none.
 pub const DEFAULT_PAGE: i64 = 50;
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i64 = 100;
+/// How long a client's nonce identifies the message it sent.
+pub const NONCE_TTL_MS: i64 = 10 * 60 * 1000;
 /// How long a typing indicator lasts without renewal.
 pub const TYPING_TTL_MS: i64 = 8_000;
+
+/// A posted message, and whether this call posted it (false: a retry with the same nonce).
+#[derive(Debug)]
+pub struct Posted {
+    /// The message.
+    pub message: Message,
+    /// Whether it is new.
+    pub created: bool,
+}
 
 impl MessageRow {
     /// The wire form.
@@ -58,16 +70,55 @@ impl Chat {
         Ok(rows.iter().map(MessageRow::to_wire).collect())
     }
 
-    /// Posts a message and announces it to everyone who may see the channel.
-    pub async fn post_message(&self, principal: &Principal, channel_id: Id, content: &str) -> Result<Message> {
+    /// Posts a message and announces it to everyone who may see the channel; with a `nonce`
+    /// the caller already used within ten minutes, returns that message instead. Posting is
+    /// rate-limited per user (`chat.messages_per_10s`).
+    pub async fn post_message(
+        &self,
+        principal: &Principal,
+        channel_id: Id,
+        content: &str,
+        nonce: Option<&str>,
+    ) -> Result<Posted> {
         let content = MessageContent::parse(content)?;
+        let nonce = nonce.map(Nonce::parse).transpose()?;
+        // A retry of a send that already went through gets the message back and costs nothing.
+        if let Some(nonce) = &nonce
+            && let Some(sent) = self.sent_with(principal, nonce).await?
+        {
+            return Ok(Posted { message: sent, created: false });
+        }
+        self.messages.check_key(&principal.user_id).map_err(|not_until| Error::RateLimited {
+            retry_after_secs: not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1,
+        })?;
         let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
-        let id = self.next_id();
-        self.store.insert_message(id, channel.id, principal.user_id, content.as_str(), now_ms()).await?;
+        let (id, now) = (self.next_id(), now_ms());
+        let new = NewMessage {
+            id,
+            channel_id: channel.id,
+            author_id: principal.user_id,
+            content: content.as_str(),
+            created_at: now,
+            nonce: nonce.as_ref().map(Nonce::as_str),
+        };
+        match self.store.insert_message(new, now - NONCE_TTL_MS).await {
+            // The same nonce went through meanwhile, on a concurrent retry.
+            Err(StoreError::Conflict) if let Some(nonce) = &nonce => {
+                let sent = self.sent_with(principal, nonce).await?.ok_or(Error::NotFound("Message"))?;
+                return Ok(Posted { message: sent, created: false });
+            }
+            inserted => inserted?,
+        }
         let message = self.store.get_message(channel.id, id).await?.ok_or(Error::NotFound("Message"))?.to_wire();
         self.hub.publish(&self.audience_of(&channel).await?, &Event::MessageCreate(message.clone()));
-        Ok(message)
+        Ok(Posted { message, created: true })
+    }
+
+    /// The message the caller sent with `nonce` within [`NONCE_TTL_MS`].
+    async fn sent_with(&self, principal: &Principal, nonce: &Nonce) -> Result<Option<Message>> {
+        let since = now_ms() - NONCE_TTL_MS;
+        Ok(self.store.get_message_by_nonce(principal.user_id, nonce.as_str(), since).await?.map(|row| row.to_wire()))
     }
 
     /// Edits the caller's own message.

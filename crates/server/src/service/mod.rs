@@ -8,16 +8,19 @@ mod messages;
 mod settings;
 mod voice;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cromulent_proto::ErrorCode;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 
 pub use auth::{LoginLimits, NewSession};
+pub use messages::Posted;
 pub use voice::Voice;
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, ChatConfig};
 use crate::domain::id::IdGenerator;
 use crate::domain::principal::Principal;
 use crate::domain::text::Invalid;
@@ -142,6 +145,8 @@ pub struct Chat {
     /// Bounds concurrent Argon2 hashes (about 19 MiB each) to the number of cores.
     hashing: Arc<Semaphore>,
     limits: Arc<LoginLimits>,
+    /// Messages per user, over every transport.
+    messages: Arc<DefaultKeyedRateLimiter<i64>>,
     locks: Arc<locks::ChannelLocks>,
     voice: Arc<Voice>,
     auth: AuthConfig,
@@ -149,14 +154,18 @@ pub struct Chat {
 
 impl Chat {
     /// Use cases over `store`, announcing events on `hub`, with voice as `voice` runs it.
-    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig, voice: Voice) -> Chat {
+    pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig, chat: &ChatConfig, voice: Voice) -> Chat {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let period = Duration::from_secs(10) / chat.messages_per_10s.max(1);
+        let burst = NonZeroU32::new(chat.message_burst.max(1)).expect("at least one");
+        let messages = Quota::with_period(period).expect("a positive period").allow_burst(burst);
         Chat {
             store,
             hub,
             ids,
             hashing: Arc::new(Semaphore::new(cores)),
             limits: Arc::new(LoginLimits::new(&auth)),
+            messages: Arc::new(RateLimiter::keyed(messages)),
             locks: Arc::default(),
             voice: Arc::new(voice),
             auth,
@@ -181,6 +190,7 @@ impl Chat {
     /// gateway connections that still used them.
     pub async fn tidy(&self) -> Result<()> {
         self.limits.forget_quiet();
+        self.messages.retain_recent();
         let expired = self.store.delete_expired_sessions(now_ms()).await?;
         for login_session in &expired {
             self.hub.end_login_session(*login_session);

@@ -1,4 +1,4 @@
-//! Text messages: insert, keyset-paginated history, edit, delete.
+//! Text messages: insert (idempotent with a client nonce), keyset-paginated history, edit, delete.
 
 use sqlx::FromRow;
 
@@ -23,6 +23,23 @@ pub struct MessageRow {
     pub edited_at: Option<i64>,
 }
 
+/// A message to insert.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    /// Message id.
+    pub id: i64,
+    /// Channel id.
+    pub channel_id: i64,
+    /// Author's account id.
+    pub author_id: i64,
+    /// Markdown source.
+    pub content: &'a str,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// The client's nonce for idempotent retries.
+    pub nonce: Option<&'a str>,
+}
+
 /// The select list of [`MessageRow`], as a macro so queries stay `'static` strings.
 macro_rules! select_messages {
     () => {
@@ -32,17 +49,39 @@ macro_rules! select_messages {
 }
 
 impl Store {
-    /// Inserts a message.
-    pub async fn insert_message(&self, id: i64, channel_id: i64, author_id: i64, content: &str, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO messages (id, channel_id, author_id, content, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(channel_id)
-            .bind(author_id)
-            .bind(content)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+    /// Inserts a message, with the sender's `nonce` if it gave one. A nonce of the same author
+    /// from `lapsed_before` or earlier is released first; a live one makes this a `Conflict`.
+    pub async fn insert_message(&self, message: NewMessage<'_>, lapsed_before: i64) -> Result<()> {
+        if let Some(nonce) = message.nonce {
+            sqlx::query("UPDATE messages SET nonce = NULL WHERE author_id = $1 AND nonce = $2 AND created_at <= $3")
+                .bind(message.author_id)
+                .bind(nonce)
+                .bind(lapsed_before)
+                .execute(&self.pool)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO messages (id, channel_id, author_id, content, created_at, nonce) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(message.id)
+        .bind(message.channel_id)
+        .bind(message.author_id)
+        .bind(message.content)
+        .bind(message.created_at)
+        .bind(message.nonce)
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    /// The message `author_id` posted with `nonce` after `since`, if any.
+    pub async fn get_message_by_nonce(&self, author_id: i64, nonce: &str, since: i64) -> Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(concat!(select_messages!(), " WHERE m.author_id = $1 AND m.nonce = $2 AND m.created_at > $3"))
+            .bind(author_id)
+            .bind(nonce)
+            .bind(since)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// The message `id` in channel `channel_id`.

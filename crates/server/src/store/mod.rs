@@ -14,7 +14,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use channels::{ChannelRow, NewChannel};
-pub use messages::MessageRow;
+pub use messages::{MessageRow, NewMessage};
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};
 

@@ -1,10 +1,11 @@
 //! The server under abuse and faults: clients that stop reading, flood ops or close, users
-//! who open too many sessions. Each test is the reproduction of a defect found by probing.
+//! who open too many sessions or post too fast, retries of sends whose reply was lost. Each test is the reproduction of a defect found by probing.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -112,4 +113,68 @@ async fn opening_one_session_too_many_ends_the_users_oldest() {
     let mut third = app.gateway(&amy).await;
     assert_eq!(first.ended().await, Ended::Closed(4012));
     assert_eq!(third.request("voice_leave", json!({})).await["t"], "reply", "the newest sessions stay");
+}
+
+#[tokio::test]
+async fn posting_is_rate_limited_per_user() {
+    let app = TestApp::spawn_with(|c| {
+        c.chat.messages_per_10s = 10;
+        c.chat.message_burst = 5;
+    })
+    .await;
+    let amy = app.register("amy").await;
+    let bob = app.register("bob").await;
+    let general = app.general(&amy).await;
+    let path = format!("/channels/{general}/messages");
+    for n in 0..5 {
+        let (status, _) = app.call(Method::POST, &path, Some(&amy.token), Some(json!({"content": format!("{n}")}))).await;
+        assert_eq!(status, StatusCode::CREATED, "message {n} is within the burst");
+    }
+    let response =
+        app.http.post(app.api(&path)).bearer_auth(&amy.token).json(&json!({"content": "one too many"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = app.call(Method::POST, &path, Some(&bob.token), Some(json!({"content": "bob is fine"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "the limit is per user");
+}
+
+#[tokio::test]
+async fn a_retried_send_returns_the_first_message_instead_of_posting_twice() {
+    let app = TestApp::spawn().await;
+    let amy = app.register("amy").await;
+    let bob = app.register("bob").await;
+    let general = app.general(&amy).await;
+    let mut watcher = app.gateway(&bob).await;
+    let path = format!("/channels/{general}/messages");
+    let send = |user: &crate::helpers::TestUser, nonce: &str| {
+        let body = json!({"content": "only once", "nonce": nonce});
+        let token = user.token.clone();
+        let (app, path) = (&app, &path);
+        async move { app.call(Method::POST, path, Some(&token), Some(body)).await }
+    };
+    let (status, first) = send(&amy, "n-1").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, again) = send(&amy, "n-1").await;
+    assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]), "{again}");
+
+    // Concurrent retries of one send: exactly one posts.
+    let results = futures_util::future::join_all((0..8).map(|_| send(&amy, "n-2"))).await;
+    let created = results.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+    assert_eq!(created, 1, "{results:?}");
+    assert!(results.iter().all(|(_, m)| m["id"] == results[0].1["id"]), "{results:?}");
+
+    let (status, _) = send(&bob, "n-1").await;
+    assert_eq!(status, StatusCode::CREATED, "nonces are per sender");
+    let (status, error) = send(&amy, &"n".repeat(65)).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_nonce")));
+
+    let (_, history) = app.call(Method::GET, &path, Some(&amy.token), None).await;
+    assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
+    for _ in 0..3 {
+        watcher.expect("message_create").await;
+    }
+    watcher.expect_none("message_create", Duration::from_millis(300)).await;
 }

@@ -78,6 +78,9 @@ impl TestApp {
         };
         config.auth.attempts_per_ip_per_minute = 10_000;
         config.auth.attempts_per_account_per_minute = 10_000;
+        // Tests post in bursts; the message limit has tests of its own.
+        config.chat.messages_per_10s = 1_000_000;
+        config.chat.message_burst = 1_000_000;
         config.gateway.resume_window_ms = 10_000;
         config.turn.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
