@@ -128,6 +128,8 @@ pub struct AuthConfig {
     pub attempts_per_ip_per_minute: u32,
     /// Login attempts allowed per account per minute.
     pub attempts_per_account_per_minute: u32,
+    /// Password hashes computed at once (each holds 19 MiB while it runs); 0 means one per core.
+    pub max_concurrent_hashes: u32,
 }
 
 /// `[chat]`.
@@ -196,7 +198,12 @@ impl Default for HttpConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { session_ttl_days: 30, attempts_per_ip_per_minute: 30, attempts_per_account_per_minute: 10 }
+        AuthConfig {
+            session_ttl_days: 30,
+            attempts_per_ip_per_minute: 30,
+            attempts_per_account_per_minute: 10,
+            max_concurrent_hashes: 0,
+        }
     }
 }
 
@@ -298,7 +305,7 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 17] = [
+        let checks: [(&'static str, u64, u64, u64); 18] = [
             ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
             ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
             ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
@@ -314,6 +321,7 @@ impl Config {
             ("gateway.max_frame_bytes", g.max_frame_bytes as u64, 1024, 16 * 1024 * 1024),
             ("gateway.ops_per_minute", u64::from(g.ops_per_minute), 1, 1_000_000),
             ("auth.session_ttl_days", u64::from(self.auth.session_ttl_days), 1, 3650),
+            ("auth.max_concurrent_hashes", u64::from(self.auth.max_concurrent_hashes), 0, 256),
             ("chat.messages_per_10s", u64::from(self.chat.messages_per_10s), 1, 10_000_000),
             ("chat.message_burst", u64::from(self.chat.message_burst), 1, 10_000_000),
         ];

@@ -3,7 +3,6 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use cromulent_proto::rest::User;
 use cromulent_proto::{ErrorCode, Id};
@@ -193,26 +192,19 @@ impl Chat {
     }
 
     async fn hash_password(&self, password: Password) -> Result<String> {
-        let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
-        tokio::task::spawn_blocking(move || {
-            Argon2::default().hash_password(password.expose().as_bytes()).map(|hash| hash.to_string())
-        })
-        .await
-        .map_err(|_| Error::Hashing)?
-        .map_err(|_| Error::Hashing)
+        self.hashing.hash(password.expose().to_owned()).await
     }
 
     async fn verify_password(&self, password: String, hash: String) -> Result<bool> {
-        let _permit = self.hashing.acquire().await.map_err(|_| Error::Hashing)?;
-        tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-            .await
-            .map_err(|_| Error::Hashing)
+        self.hashing.verify(password, hash).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use argon2::{Argon2, PasswordVerifier};
 
     #[test]
     fn the_decoy_hash_is_a_valid_argon2id_hash() {

@@ -5,6 +5,7 @@ mod auth;
 mod channels;
 mod locks;
 mod messages;
+mod password;
 mod settings;
 mod voice;
 
@@ -14,7 +15,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cromulent_proto::ErrorCode;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::Semaphore;
 
 pub use auth::{LoginLimits, NewSession};
 pub use messages::Posted;
@@ -26,6 +26,7 @@ use crate::domain::principal::Principal;
 use crate::domain::text::Invalid;
 use crate::hub::Hub;
 use crate::store::{Store, StoreError};
+use password::PasswordHashing;
 
 /// A failed use case, typed so each transport maps it once to a status or error frame.
 #[derive(Debug, thiserror::Error)]
@@ -142,8 +143,8 @@ pub struct Chat {
     store: Store,
     hub: Hub,
     ids: Arc<IdGenerator>,
-    /// Bounds concurrent Argon2 hashes (about 19 MiB each) to the number of cores.
-    hashing: Arc<Semaphore>,
+    /// Argon2 hashes in bounded memory.
+    hashing: Arc<PasswordHashing>,
     limits: Arc<LoginLimits>,
     /// Messages per user, over every transport.
     messages: Arc<DefaultKeyedRateLimiter<i64>>,
@@ -155,7 +156,10 @@ pub struct Chat {
 impl Chat {
     /// Use cases over `store`, announcing events on `hub`, with voice as `voice` runs it.
     pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig, chat: &ChatConfig, voice: Voice) -> Chat {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashes = match auth.max_concurrent_hashes {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        };
         let period = Duration::from_secs(10) / chat.messages_per_10s.max(1);
         let burst = NonZeroU32::new(chat.message_burst.max(1)).expect("at least one");
         let messages = Quota::with_period(period).expect("a positive period").allow_burst(burst);
@@ -163,7 +167,7 @@ impl Chat {
             store,
             hub,
             ids,
-            hashing: Arc::new(Semaphore::new(cores)),
+            hashing: Arc::new(PasswordHashing::new(hashes)),
             limits: Arc::new(LoginLimits::new(&auth)),
             messages: Arc::new(RateLimiter::keyed(messages)),
             locks: Arc::default(),

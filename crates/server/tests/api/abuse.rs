@@ -178,3 +178,56 @@ async fn a_retried_send_returns_the_first_message_instead_of_posting_twice() {
     }
     watcher.expect_none("message_create", Duration::from_millis(300)).await;
 }
+
+#[tokio::test]
+async fn failed_logins_cannot_grow_the_servers_memory() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("CROMULENT_LOG_FORMAT", "json")
+        .env("CROMULENT_TURN_PROVIDER", "none")
+        .env("CROMULENT_AUTH_MAX_CONCURRENT_HASHES", "2")
+        .env("CROMULENT_AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "100000")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("the server logs its address");
+        let entry: Value = serde_json::from_str(&line).unwrap();
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let rss_mib = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kib: u64 =
+            status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib / 1024
+    };
+    let idle = rss_mib();
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/api/v1/auth/login");
+    let mut statuses = Vec::new();
+    // Waves of 25 concurrent logins for accounts that do not exist: each costs a full hash.
+    for wave in 0..4 {
+        let logins = (0..25).map(|n| {
+            let body = json!({"username": format!("ghost-{wave}-{n}"), "password": "wrong password"});
+            http.post(&url).json(&body).send()
+        });
+        for response in futures_util::future::join_all(logins).await {
+            statuses.push(response.unwrap().status());
+        }
+    }
+    let after = rss_mib();
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "a crowd beyond the waiting places is refused, not queued");
+    // Two work areas of 19 MiB and some slack, where a fresh area per hash grew it by hundreds.
+    assert!(after <= idle + 2 * 19 + 16, "RSS grew from {idle} MiB to {after} MiB");
+}
