@@ -26,7 +26,11 @@ pub const KEYS: &[Key] = &[
     Key { name: "http.allowed_origins", about: "extra origins allowed to use the gateway and session cookie" },
     Key { name: "auth.session_ttl_days", about: "lifetime of a login session in days" },
     Key { name: "auth.attempts_per_ip_per_minute", about: "login/registration attempts per client IP per minute" },
-    Key { name: "auth.attempts_per_account_per_minute", about: "login attempts per account per minute" },
+    Key { name: "auth.attempts_per_account_per_minute", about: "login attempts per account per minute from one IP or device" },
+    Key {
+        name: "auth.attempts_per_account_from_anywhere_per_minute",
+        about: "login attempts per account per minute from all IPs; past it only proven devices log in",
+    },
     Key { name: "auth.max_concurrent_hashes", about: "password hashes at once (19 MiB each); 0: one per core" },
     Key { name: "gateway.heartbeat_interval_ms", about: "heartbeat interval; two silent intervals close a connection" },
     Key { name: "gateway.resume_window_ms", about: "how long a dropped session stays resumable (and online)" },

@@ -126,8 +126,11 @@ pub struct AuthConfig {
     pub session_ttl_days: u32,
     /// Login and registration attempts allowed per client IP per minute.
     pub attempts_per_ip_per_minute: u32,
-    /// Login attempts allowed per account per minute.
+    /// Login attempts allowed per account per minute from one address (or one proven device).
     pub attempts_per_account_per_minute: u32,
+    /// Login attempts allowed per account per minute from all addresses together, counting
+    /// only clients without a device cookie of that account; past it only those get in.
+    pub attempts_per_account_from_anywhere_per_minute: u32,
     /// Password hashes computed at once (each holds 19 MiB while it runs); 0 means one per core.
     pub max_concurrent_hashes: u32,
 }
@@ -202,6 +205,7 @@ impl Default for AuthConfig {
             session_ttl_days: 30,
             attempts_per_ip_per_minute: 30,
             attempts_per_account_per_minute: 10,
+            attempts_per_account_from_anywhere_per_minute: 30,
             max_concurrent_hashes: 0,
         }
     }

@@ -1,24 +1,34 @@
 //! `/auth`: register, log in, log out. Tokens go to API clients in the body and to browsers
-//! as an `HttpOnly; SameSite=Lax` cookie.
+//! as an `HttpOnly; SameSite=Lax` cookie, with a device cookie that keeps the account open to
+//! this browser while others guess its password.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cromulent_proto::rest::{AuthResponse, LoginRequest, RegisterRequest};
 
-use super::{ApiError, Json, SESSION_COOKIE};
+use super::{ApiError, DEVICE_COOKIE, Json, SESSION_COOKIE, cookie};
 use crate::app::AppState;
 use crate::domain::principal::Principal;
 use crate::service::NewSession;
 
+/// How long a device cookie lasts.
+const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 365 * 86_400;
+
 fn with_cookie(status: StatusCode, session: NewSession) -> Response {
     let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}", session.token, session.max_age_secs);
     let body = AuthResponse { user: session.principal.user(), token: session.token };
+    // Sent only to the login routes, for a year: it speaks for this browser, not for a session.
+    let device = format!(
+        "{DEVICE_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}",
+        session.device_cookie
+    );
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("token is URL-safe base64"));
+    headers.append(header::SET_COOKIE, HeaderValue::from_str(&device).expect("device cookies are ASCII"));
     // The body carries the token: no cache, shared or private, may keep it.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -39,9 +49,11 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let session = state.chat.login(peer.ip(), &body.username, &body.password).await?;
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let session = state.chat.login(peer.ip(), &body.username, &body.password, device.as_deref()).await?;
     Ok(with_cookie(StatusCode::OK, session))
 }
 

@@ -29,6 +29,9 @@ use crate::service::Error;
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "cromulent_session";
 
+/// Name of the cookie that proves a browser logged in to an account before.
+pub const DEVICE_COOKIE: &str = "cromulent_device";
+
 /// The whole HTTP surface: health, REST under `/api/v1`, the gateway, and the web client.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -139,13 +142,18 @@ impl IntoResponse for ApiError {
 
 /// The session token in the request's cookie, if any.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name`, if the request carries a non-empty one.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
         .filter(|value| !value.is_empty())
 }

@@ -4,12 +4,14 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cromulent_proto::rest::User;
 use cromulent_proto::{ErrorCode, Id};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
+use super::device::{DEVICE_KEY_SETTING, DeviceCookies};
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::config::AuthConfig;
 use crate::domain::text::{Email, Password, Username};
@@ -31,11 +33,26 @@ pub struct NewSession {
     pub principal: Principal,
     /// Seconds the session lasts, for the cookie's `Max-Age`.
     pub max_age_secs: i64,
+    /// The device cookie that proves this browser logged in to the account.
+    pub device_cookie: String,
 }
 
-/// Per-IP and per-account limits on login and registration attempts.
+/// Where a login attempt comes from, for its account budget.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Origin {
+    /// A browser that proved, with a device cookie, that it logged in to the account before.
+    Device(String),
+    /// Anything else, by client address.
+    Address(IpAddr),
+}
+
+/// Limits on login and registration attempts: per client IP; per account from one address or
+/// one proven device; and per account from all addresses together. Past the last one, an
+/// account under attack from many addresses accepts only its proven devices, so guessing
+/// cannot lock its owner out.
 pub struct LoginLimits {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_account_origin: DefaultKeyedRateLimiter<(String, Origin)>,
     per_account: DefaultKeyedRateLimiter<String>,
 }
 
@@ -45,7 +62,8 @@ impl LoginLimits {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"));
         LoginLimits {
             per_ip: RateLimiter::keyed(quota(config.attempts_per_ip_per_minute)),
-            per_account: RateLimiter::keyed(quota(config.attempts_per_account_per_minute)),
+            per_account_origin: RateLimiter::keyed(quota(config.attempts_per_account_per_minute)),
+            per_account: RateLimiter::keyed(quota(config.attempts_per_account_from_anywhere_per_minute)),
         }
     }
 
@@ -53,15 +71,20 @@ impl LoginLimits {
         self.per_ip.check_key(&ip).map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
     }
 
-    fn check_account(&self, key: &str) -> Result<()> {
-        self.per_account
-            .check_key(&key.to_owned())
-            .map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
+    fn check_account(&self, account: &str, origin: Origin) -> Result<()> {
+        let limited = |not_until: governor::NotUntil<_>| rate_limited(not_until.wait_time_from(DefaultClock::default().now()));
+        let proven = matches!(origin, Origin::Device(_));
+        self.per_account_origin.check_key(&(account.to_owned(), origin)).map_err(limited)?;
+        if !proven {
+            self.per_account.check_key(&account.to_owned()).map_err(limited)?;
+        }
+        Ok(())
     }
 
     /// Forgets keys whose limits have fully recovered, so memory follows recent traffic only.
     pub fn forget_quiet(&self) {
         self.per_ip.retain_recent();
+        self.per_account_origin.retain_recent();
         self.per_account.retain_recent();
     }
 }
@@ -100,7 +123,8 @@ impl Chat {
             return Err(Error::RegistrationClosed);
         }
         let user = self.create_user(&username, &password, email.as_ref(), false).await?;
-        self.start_session(user).await
+        let device_cookie = self.device_cookies().await?.issue(user.id);
+        self.start_session(user, device_cookie).await
     }
 
     /// Creates an account; the first account ever is an admin whatever `admin` says.
@@ -143,20 +167,43 @@ impl Chat {
         })
     }
 
-    /// Checks a username-or-email and password and opens a session.
-    pub async fn login(&self, ip: IpAddr, login: &str, password: &str) -> Result<NewSession> {
+    /// Checks a username-or-email and password and opens a session. `device` is the device
+    /// cookie the client sent, if any (see [`super::device`]).
+    pub async fn login(&self, ip: IpAddr, login: &str, password: &str, device: Option<&str>) -> Result<NewSession> {
         self.limits.check_ip(ip)?;
         let key = login.trim().to_lowercase();
         let plausible = !key.is_empty() && key.len() <= 254 && !key.contains('\0');
         let user = if plausible { self.store.get_user_by_login(&key).await? } else { None };
+        let devices = self.device_cookies().await?;
+        let proven = user.as_ref().zip(device).and_then(|(user, cookie)| devices.device_of(cookie, user.id));
+        let origin = proven.map_or(Origin::Address(ip), |device| Origin::Device(device.to_owned()));
         // One budget per account, whether it is named by username or by email.
-        self.limits.check_account(&user.as_ref().map_or_else(|| key.clone(), |u| format!("#{}", u.id)))?;
+        self.limits.check_account(&user.as_ref().map_or_else(|| key.clone(), |u| format!("#{}", u.id)), origin)?;
         let hash = user.as_ref().map_or(DECOY_HASH.to_owned(), |u| u.password_hash.clone());
         let verified = self.verify_password(password.to_owned(), hash).await?;
         match user {
-            Some(user) if verified => self.start_session(user).await,
+            Some(user) if verified => {
+                // A proven device keeps its cookie; a new one gets its own.
+                let device_cookie = match (proven, device) {
+                    (Some(_), Some(cookie)) => cookie.to_owned(),
+                    _ => devices.issue(user.id),
+                };
+                self.start_session(user, device_cookie).await
+            }
             _ => Err(Error::InvalidCredentials),
         }
+    }
+
+    /// The signer of device cookies, with its key from the database (made on first use).
+    async fn device_cookies(&self) -> Result<&DeviceCookies> {
+        self.devices
+            .get_or_try_init(|| async {
+                let fresh = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+                self.store.claim_setting(DEVICE_KEY_SETTING, &fresh).await?;
+                let key = self.store.get_setting(DEVICE_KEY_SETTING).await?.ok_or(Error::NotFound("Device key"))?;
+                Ok(DeviceCookies::new(key.into_bytes()))
+            })
+            .await
     }
 
     /// Ends the caller's session and closes gateway connections that used it.
@@ -180,15 +227,15 @@ impl Chat {
         })
     }
 
-    async fn start_session(&self, user: UserRow) -> Result<NewSession> {
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    async fn start_session(&self, user: UserRow, device_cookie: String) -> Result<NewSession> {
+        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let now = now_ms();
         let ttl_ms = i64::from(self.auth.session_ttl_days) * 86_400_000;
         let session_id = self.next_id();
         self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms).await?;
         let principal =
             Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), login_session_id: session_id };
-        Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000 })
+        Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000, device_cookie })
     }
 
     async fn hash_password(&self, password: Password) -> Result<String> {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod channels;
+mod device;
 mod locks;
 mod messages;
 mod password;
@@ -146,6 +147,8 @@ pub struct Chat {
     /// Argon2 hashes in bounded memory.
     hashing: Arc<PasswordHashing>,
     limits: Arc<LoginLimits>,
+    /// Signs device cookies; its key is read from the database on first use.
+    devices: Arc<tokio::sync::OnceCell<device::DeviceCookies>>,
     /// Messages per user, over every transport.
     messages: Arc<DefaultKeyedRateLimiter<i64>>,
     locks: Arc<locks::ChannelLocks>,
@@ -169,6 +172,7 @@ impl Chat {
             ids,
             hashing: Arc::new(PasswordHashing::new(hashes)),
             limits: Arc::new(LoginLimits::new(&auth)),
+            devices: Arc::default(),
             messages: Arc::new(RateLimiter::keyed(messages)),
             locks: Arc::default(),
             voice: Arc::new(voice),

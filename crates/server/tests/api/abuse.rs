@@ -231,3 +231,56 @@ async fn failed_logins_cannot_grow_the_servers_memory() {
     // Two work areas of 19 MiB and some slack, where a fresh area per hash grew it by hundreds.
     assert!(after <= idle + 2 * 19 + 16, "RSS grew from {idle} MiB to {after} MiB");
 }
+
+#[tokio::test]
+async fn guessing_from_many_addresses_never_locks_the_owner_out() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.attempts_per_ip_per_minute = 30;
+        c.auth.attempts_per_account_per_minute = 10;
+        c.auth.attempts_per_account_from_anywhere_per_minute = 30;
+    })
+    .await;
+    app.register("amy").await;
+    let login = app.api("/auth/login");
+    let owner = json!({"username": "amy", "password": "correct horse"});
+    // The owner's browser logged in before, so it holds a device cookie.
+    let first = app.http.post(&login).json(&owner).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let device = first
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("cromulent_device="))
+        .expect("a device cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Guesses from 40 addresses, each within its own per-address budget, while the owner logs in.
+    let mut owner_refused = 0;
+    for attacker in 2..=41u8 {
+        let from = std::net::IpAddr::from([127, 0, 0, attacker]);
+        let client = reqwest::Client::builder().local_address(from).build().unwrap();
+        for _ in 0..5 {
+            let guess = json!({"username": "amy", "password": format!("guess {attacker}")});
+            let status = client.post(&login).json(&guess).send().await.unwrap().status();
+            assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS, "{status}");
+        }
+        if attacker % 4 == 0 {
+            let status = app.http.post(&login).header(header::COOKIE, &device).json(&owner).send().await.unwrap().status();
+            owner_refused += usize::from(status != StatusCode::OK);
+        }
+    }
+    assert_eq!(owner_refused, 0, "the owner's browser was refused during the attack");
+
+    // Meanwhile a browser the account never saw, from a fresh address, has to wait.
+    let stranger = reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 99])).build().unwrap();
+    let status = stranger.post(&login).json(&owner).send().await.unwrap().status();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // A forged or foreign device cookie proves nothing.
+    let forged = format!("{device}x");
+    let status = stranger.post(&login).header(header::COOKIE, forged).json(&owner).send().await.unwrap().status();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}

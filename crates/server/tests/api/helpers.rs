@@ -78,6 +78,7 @@ impl TestApp {
         };
         config.auth.attempts_per_ip_per_minute = 10_000;
         config.auth.attempts_per_account_per_minute = 10_000;
+        config.auth.attempts_per_account_from_anywhere_per_minute = 10_000;
         // Tests post in bursts; the message limit has tests of its own.
         config.chat.messages_per_10s = 1_000_000;
         config.chat.message_burst = 1_000_000;
