@@ -328,6 +328,16 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_a_signal_pass_through_exactly() {
+        // Found by the gateway_frame fuzz target: without exact float parsing this came back
+        // one step off in its last digit, and further off on every relay.
+        let text = r#"{"to":"1","signal":{"x":1.0066666666666666e86}}"#;
+        let op = ClientOp::parse("voice_signal", serde_json::from_str(text).unwrap()).unwrap();
+        let ClientOp::VoiceSignal(signal) = op else { panic!("a voice signal") };
+        assert_eq!(serde_json::to_string(&signal.signal).unwrap(), r#"{"x":1.0066666666666666e+86}"#);
+    }
+
+    #[test]
     fn every_op_name_is_an_op() {
         let ops = [
             ClientOp::Identify(Identify::default()),

@@ -67,6 +67,11 @@ impl OpError {
 
 /// Parses a client frame, checking the request id is a short string or an integer.
 pub fn parse_frame(text: &str) -> Result<ClientFrame, OpError> {
+    // serde would also read a struct from a JSON array (`["typing", 1, {…}]`); the protocol
+    // is objects only.
+    if !text.trim_start().starts_with('{') {
+        return Err(OpError::Frame("A frame is a JSON object: {\"op\", \"id\"?, \"d\"?}.".into()));
+    }
     let frame: ClientFrame =
         serde_json::from_str(text).map_err(|err| OpError::Frame(format!("The frame is not a valid gateway frame: {err}.")))?;
     let id_ok = frame.id.as_ref().is_none_or(|id| (id.is_string() || id.is_u64() || id.is_i64()) && id.to_string().len() <= 66);

@@ -104,6 +104,9 @@ async fn bad_frames_get_error_frames_and_the_connection_survives() {
     assert_eq!((error["t"].as_str(), error["d"]["code"].as_str()), (Some("error"), Some("invalid_frame")));
     gateway.ws.send(Message::Text(r#"{"op":"typing","id":{"x":1}}"#.into())).await.unwrap();
     assert_eq!(gateway.next().await["d"]["code"], "invalid_frame");
+    // serde reads structs from arrays too; the protocol does not.
+    gateway.ws.send(Message::Text(r#"["typing", 7, {"channel_id": "5"}]"#.into())).await.unwrap();
+    assert_eq!(gateway.next().await["d"]["code"], "invalid_frame");
     let unknown = gateway.request("teleport", json!({})).await;
     assert_eq!((unknown["t"].as_str(), unknown["d"]["code"].as_str()), (Some("error"), Some("unknown_op")));
     let again = gateway.request("identify", json!({"token": amy.token})).await;
