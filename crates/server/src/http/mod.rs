@@ -113,6 +113,8 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } | Error::Refused { .. } => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Error::Store(_) | Error::Hashing => {
                 tracing::error!(error = ?err, "request failed");
                 return ApiError::internal();
@@ -120,6 +122,7 @@ impl From<Error> for ApiError {
         };
         let retry_after_secs = match err {
             Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Error::Unavailable => Some(1),
             _ => None,
         };
         ApiError {

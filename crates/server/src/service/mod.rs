@@ -83,6 +83,12 @@ pub enum Error {
         /// Seconds until an attempt is allowed again.
         retry_after_secs: u64,
     },
+    /// The database is away; nothing was written. Try again shortly.
+    #[error("The database is not answering; nothing was saved. Try again in a moment.")]
+    Unavailable,
+    /// The disk is full; nothing was written.
+    #[error("The server's disk is full; nothing was saved.")]
+    InsufficientStorage,
     /// The database failed.
     #[error("internal error")]
     Store(StoreError),
@@ -96,6 +102,14 @@ impl From<StoreError> for Error {
         match err {
             // A row referenced by the write vanished concurrently (e.g. its channel was deleted).
             StoreError::MissingReference => Error::NotFound("Channel or user"),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Error::Unavailable
+            }
+            StoreError::Full(cause) => {
+                tracing::error!(error = %cause, "database full");
+                Error::InsufficientStorage
+            }
             other => Error::Store(other),
         }
     }
@@ -121,6 +135,8 @@ impl Error {
             Error::WrongChannelKind { needed: "voice", .. } => ErrorCode::NotAVoiceChannel,
             Error::WrongChannelKind { .. } => ErrorCode::WrongChannelKind,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::Unavailable => ErrorCode::Unavailable,
+            Error::InsufficientStorage => ErrorCode::InsufficientStorage,
             Error::Store(_) | Error::Hashing => ErrorCode::Internal,
         }
     }

@@ -20,6 +20,10 @@ pub use users::{NewUser, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a request waits for a database connection before it is answered `unavailable`:
+/// while the database is away, requests fail fast instead of piling up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A storage failure, typed so the service layer can tell a conflict from an outage.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +39,13 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot be reached or is shutting down, busy or out of connections: nothing
+    /// was written, and the same request may work shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// The disk (or the database's quota) is full: nothing was written.
+    #[error("database full: {0}")]
+    Full(sqlx::Error),
     /// Anything else from the driver.
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -49,8 +60,41 @@ impl From<sqlx::Error> for StoreError {
             if db.is_foreign_key_violation() {
                 return StoreError::MissingReference;
             }
+            return match db.code().as_deref().map(outage) {
+                Some(Some(Outage::Unavailable)) => StoreError::Unavailable(err),
+                Some(Some(Outage::Full)) => StoreError::Full(err),
+                _ => StoreError::Database(err),
+            };
         }
-        StoreError::Database(err)
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// An error code that means the database is away or full rather than the query wrong.
+enum Outage {
+    Unavailable,
+    Full,
+}
+
+/// Classifies a PostgreSQL SQLSTATE or a SQLite result code.
+fn outage(code: &str) -> Option<Outage> {
+    match code {
+        // PostgreSQL: disk full; connection exceptions; shutting down or starting up; too many
+        // connections; out of memory.
+        "53100" => Some(Outage::Full),
+        _ if code.starts_with("08") => Some(Outage::Unavailable),
+        "57P01" | "57P02" | "57P03" | "53300" | "53200" => Some(Outage::Unavailable),
+        // SQLite: SQLITE_FULL; SQLITE_BUSY and SQLITE_LOCKED with their extended codes.
+        "13" => Some(Outage::Full),
+        "5" | "6" | "261" | "262" | "517" => Some(Outage::Unavailable),
+        _ => None,
     }
 }
 
@@ -99,7 +143,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_with(options)
             .await?;

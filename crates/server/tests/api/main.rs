@@ -10,6 +10,7 @@ mod gateway;
 mod helpers;
 mod lifecycle;
 mod messages;
+mod outage;
 mod relay;
 mod turn;
 mod voice;
