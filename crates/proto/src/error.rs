@@ -20,6 +20,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The route does not accept that method.
     MethodNotAllowed,
+    /// More header fields, or more bytes of them, than the server takes.
+    HeadersTooLarge,
     /// A gateway frame that is not JSON, has an unknown top-level field or a bad `id`.
     InvalidFrame,
     /// A gateway op's payload has the wrong shape.

@@ -158,9 +158,7 @@ impl App {
         let tidy = tokio::spawn(tidy(state.chat.clone(), shutdown.clone()));
         tracing::info!(addr = %listener.local_addr()?, backend = ?state.chat.store().backend(), "listening");
         let router = crate::http::router(state.clone());
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        crate::http::listener::serve(listener, router, shutdown.clone()).await;
         shutdown.cancel();
         let _ = tidy.await;
         // Gateway tasks were told to close by the token; let them finish their last op and
@@ -174,7 +172,7 @@ impl App {
         }
         state.chat.store().close().await;
         tracing::info!("stopped");
-        Ok(served?)
+        Ok(())
     }
 }
 

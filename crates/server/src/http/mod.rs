@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod channels;
 mod extract;
+pub mod listener;
 mod messages;
 mod users;
 mod voice;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(axum::middleware::from_fn(limit_headers))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .with_state(state)
 }
@@ -75,6 +77,22 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Refuses requests with more header fields or bytes than [`listener::MAX_HEADERS`] and
+/// [`listener::MAX_HEADER_BYTES`], in JSON like every other error.
+async fn limit_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let headers = request.headers();
+    let bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if headers.len() > listener::MAX_HEADERS || bytes > listener::MAX_HEADER_BYTES {
+        let message = format!(
+            "At most {} header fields and {} KiB of them are accepted.",
+            listener::MAX_HEADERS,
+            listener::MAX_HEADER_BYTES / 1024
+        );
+        return ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, ErrorCode::HeadersTooLarge, message).into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> ApiError {

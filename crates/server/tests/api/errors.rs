@@ -166,3 +166,21 @@ async fn responses_that_carry_a_token_are_never_cached() {
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store", "{path}");
     }
 }
+
+#[tokio::test]
+async fn oversized_headers_get_a_json_431() {
+    let app = TestApp::spawn().await;
+    let url = format!("http://{}/healthz", app.addr);
+    let mut many = reqwest::header::HeaderMap::new();
+    for n in 0..150 {
+        many.insert(reqwest::header::HeaderName::from_bytes(format!("x-h{n}").as_bytes()).unwrap(), "v".parse().unwrap());
+    }
+    let big = "a".repeat(60 * 1024);
+    for request in [app.http.get(&url).headers(many), app.http.get(&url).header("x-big", big)] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        let body: Value = response.json().await.expect("a JSON error, not an empty body");
+        assert_eq!(body["error"]["code"], "headers_too_large");
+    }
+    assert_eq!(app.http.get(&url).header("x-ok", "a".repeat(1024)).send().await.unwrap().status(), StatusCode::OK);
+}
