@@ -136,6 +136,10 @@ pub struct Message {
     pub created_at: i64,
     /// Unix milliseconds of the last edit, if any.
     pub edited_at: Option<i64>,
+    /// The nonce its sender gave it, for ten minutes after it was sent: a client that sent it
+    /// knows its own message by this when the event arrives before the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// `POST /channels/{id}/messages`.

@@ -38,6 +38,8 @@ impl MessageRow {
             content: self.content.clone(),
             created_at: self.created_at,
             edited_at: self.edited_at,
+            // A nonce stays in the row until it is reused after it lapsed.
+            nonce: self.nonce.clone().filter(|_| now_ms() - self.created_at < NONCE_TTL_MS),
         }
     }
 }

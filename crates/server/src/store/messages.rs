@@ -21,6 +21,8 @@ pub struct MessageRow {
     pub created_at: i64,
     /// Unix milliseconds of the last edit.
     pub edited_at: Option<i64>,
+    /// The sender's nonce, until it lapses.
+    pub nonce: Option<String>,
 }
 
 /// A message to insert.
@@ -43,7 +45,7 @@ pub struct NewMessage<'a> {
 /// The select list of [`MessageRow`], as a macro so queries stay `'static` strings.
 macro_rules! select_messages {
     () => {
-        "SELECT m.id, m.channel_id, m.author_id, u.username AS author_username, m.content, m.created_at, m.edited_at \
+        "SELECT m.id, m.channel_id, m.author_id, u.username AS author_username, m.content, m.created_at, m.edited_at, m.nonce \
          FROM messages m JOIN users u ON u.id = m.author_id"
     };
 }

@@ -173,7 +173,10 @@ async fn a_retried_send_returns_the_first_message_instead_of_posting_twice() {
 
     let (_, history) = app.call(Method::GET, &path, Some(&amy.token), None).await;
     assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
-    for _ in 0..3 {
+    let first_event = watcher.expect("message_create").await;
+    assert_eq!(first_event["d"]["nonce"], "n-1", "the sender knows its message by the nonce: {first_event}");
+    assert_eq!(first["nonce"], "n-1");
+    for _ in 0..2 {
         watcher.expect("message_create").await;
     }
     watcher.expect_none("message_create", Duration::from_millis(300)).await;
