@@ -210,7 +210,8 @@ test('the banner shows while the server is down', async () => {
 });
 
 test('scrolling up loads older pages in place; jump to present; unread channels are bold', async () => {
-  const server = await Server.start();
+  // 120 messages posted at once would meet the per-user rate limit.
+  const server = await Server.start({ CROMULENT_CHAT_MESSAGE_BURST: '1000' });
   try {
     await withScreenshots('history', async (pages) => {
       const { amy, bob, close } = await twoPeople(server, pages);

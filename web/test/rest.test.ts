@@ -1,7 +1,7 @@
 // The REST client turns answers into values and failures into typed ApiErrors.
 
 import { describe, expect, it } from 'vitest';
-import { Api, ApiError } from '../src/api/rest';
+import { Api, ApiError, parseRetryAfter } from '../src/api/rest';
 
 function answering(status: number, body: unknown, seen: Request[] = []): typeof fetch {
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -21,6 +21,25 @@ describe('Api', () => {
     expect(seen[0].headers.get('content-type')).toBe('application/json');
     expect(seen[0].credentials).toBe('same-origin');
     expect(await seen[0].json()).toEqual({ content: 'hi' });
+  });
+
+  it('sends the nonce with a message when given one', async () => {
+    const seen: Request[] = [];
+    await new Api(answering(200, { id: '7' }, seen)).post('10', 'hi', 'f00d');
+    expect(await seen[0].json()).toEqual({ content: 'hi', nonce: 'f00d' });
+  });
+
+  it('reads Retry-After from a rate-limited answer', async () => {
+    const limited = (async () =>
+      new Response(JSON.stringify({ error: { code: 'rate_limited', message: 'Slow down.' } }), {
+        status: 429,
+        headers: { 'Content-Type': 'application/json', 'Retry-After': '3' },
+      })) as typeof fetch;
+    const error = await new Api(limited).post('10', 'hi', 'n').catch((e) => e);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 3000 });
+    expect(parseRetryAfter(null)).toBeUndefined();
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter('Wed, 02 Dec 2026 07:00:10 GMT', Date.parse('Wed, 02 Dec 2026 07:00:00 GMT'))).toBe(10_000);
   });
 
   it('builds history queries', async () => {

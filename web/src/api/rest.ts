@@ -8,14 +8,26 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly field?: string;
+  /** How long the server asked us to wait before trying again (`Retry-After`), if it said. */
+  readonly retryAfterMs?: number;
 
-  constructor(status: number, body: ErrorBody) {
+  constructor(status: number, body: ErrorBody, retryAfterMs?: number) {
     super(body.message);
     this.name = 'ApiError';
     this.status = status;
     this.code = body.code;
     this.field = body.field;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** `Retry-After` as milliseconds from `now`: either delay-seconds or an HTTP date. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 type Fetch = typeof fetch;
@@ -30,7 +42,7 @@ export class Api {
     this.base = base;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     let response: Response;
     try {
       response = await this.fetch(this.base + path, {
@@ -38,6 +50,7 @@ export class Api {
         credentials: 'same-origin',
         headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
       });
     } catch {
       throw new ApiError(0, { code: 'network', message: 'Cannot reach the server.' });
@@ -52,7 +65,11 @@ export class Api {
     }
     if (!response.ok) {
       const error = (parsed as { error?: ErrorBody } | undefined)?.error;
-      throw new ApiError(response.status, error ?? { code: 'http_' + response.status, message: `The server answered ${response.status}.` });
+      throw new ApiError(
+        response.status,
+        error ?? { code: 'http_' + response.status, message: `The server answered ${response.status}.` },
+        parseRetryAfter(response.headers.get('Retry-After')),
+      );
     }
     return parsed as T;
   }
@@ -88,8 +105,10 @@ export class Api {
     return this.request('GET', `/channels/${channelId}/messages?${query}`);
   }
 
-  post(channelId: Id, content: string): Promise<Message> {
-    return this.request('POST', `/channels/${channelId}/messages`, { content });
+  /** Posts a message. With a `nonce`, a repeat of the same send returns the first message
+   * instead of posting again, so a send whose answer was lost can be retried safely. */
+  post(channelId: Id, content: string, nonce?: string, signal?: AbortSignal): Promise<Message> {
+    return this.request('POST', `/channels/${channelId}/messages`, nonce === undefined ? { content } : { content, nonce }, signal);
   }
 
   edit(channelId: Id, messageId: Id, content: string): Promise<Message> {

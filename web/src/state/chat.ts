@@ -6,6 +6,24 @@ import { compareIds, type Channel, type GatewayEvent, type Id, type Message, typ
 /** Who is typing in one channel, by user id. */
 export type TypingByUser = Record<Id, { username: string; expiresAt: number }>;
 
+/** A message the user sent that the server has not confirmed yet. */
+export interface PendingMessage {
+  /** Sent with every attempt, so a retry of a send that went through is not posted twice. */
+  nonce: string;
+  channelId: Id;
+  content: string;
+  /** `sending` until the server answers, however many retries that takes; `failed` when the
+   * server refused it for good. */
+  status: 'sending' | 'failed';
+  /** The server's reason, when `failed`. */
+  error: string | null;
+  /** The newest message loaded in the channel when it was sent: only a later one can be its echo. */
+  after: Id | null;
+  /** A message of ours with the same text that arrived (live or in history) before the server
+   * answered: almost surely this send, so the list shows that message instead of this one. */
+  echo: Id | null;
+}
+
 /** Everything the chat screens show. */
 export interface ChatState {
   me: User | null;
@@ -21,6 +39,8 @@ export interface ChatState {
   current: Id | null;
   /** Who is in which voice channel, by user id. */
   voice: Record<Id, VoiceStateUpdate>;
+  /** Sends not yet confirmed, in the order the user made them (all channels). */
+  pending: PendingMessage[];
 }
 
 /** Actions that do not come from the gateway. */
@@ -31,7 +51,17 @@ export type LocalAction =
   | { t: 'history_loaded'; d: { channelId: Id; page: Message[]; limit: number; replace: boolean } }
   | { t: 'channel_opened'; d: { channelId: Id } }
   | { t: 'typing_expired'; d: { now: number } }
-  | { t: 'message_upserted'; d: Message };
+  | { t: 'message_upserted'; d: Message }
+  /** The user sent a message; it shows as pending until `send_acked`. */
+  | { t: 'send_queued'; d: { nonce: string; channelId: Id; content: string } }
+  /** The server answered a send with its message. */
+  | { t: 'send_acked'; d: { nonce: string; message: Message } }
+  /** The server refused a send for a reason a retry will not change. */
+  | { t: 'send_failed'; d: { nonce: string; error: string } }
+  /** The user asked to try a failed send again. */
+  | { t: 'send_retried'; d: { nonce: string } }
+  /** The user gave up on a failed send. */
+  | { t: 'send_discarded'; d: { nonce: string } };
 
 export type Action = GatewayEvent | LocalAction;
 
@@ -46,6 +76,7 @@ export const emptyChat: ChatState = {
   unread: {},
   current: null,
   voice: {},
+  pending: [],
 };
 
 /** Text channels first, then by name without case, as the server lists them. */
@@ -80,6 +111,37 @@ function stopTyping(typing: Record<Id, TypingByUser>, channelId: Id, userId: Id)
   return Object.keys(rest).length > 0 ? { ...typing, [channelId]: rest } : without(typing, channelId);
 }
 
+/** Pairs our own newly arrived messages with pending sends of the same text, oldest first, so a
+ * message whose event (or history page) comes before the POST's answer is not shown twice.
+ * Messages already loaded are not new: one the POST answer put there belongs to no other send. */
+function claimEchoes(state: ChatState, channelId: Id, arrived: Message[]): PendingMessage[] {
+  const me = state.me?.id;
+  if (!me || !state.pending.some((p) => p.status === 'sending' && p.echo === null && p.channelId === channelId)) return state.pending;
+  const taken = new Set<Id>(state.pending.map((p) => p.echo).filter((id) => id !== null));
+  for (const m of state.messages[channelId] ?? []) taken.add(m.id);
+  let pending = state.pending;
+  for (const m of [...arrived].sort((a, b) => compareIds(a.id, b.id))) {
+    if (m.author.id !== me || m.channel_id !== channelId || taken.has(m.id)) continue;
+    const index = pending.findIndex(
+      (p) =>
+        p.status === 'sending' &&
+        p.echo === null &&
+        p.channelId === m.channel_id &&
+        p.content === m.content &&
+        (p.after === null || compareIds(m.id, p.after) > 0),
+    );
+    if (index < 0) continue;
+    pending = pending.map((p, i) => (i === index ? { ...p, echo: m.id } : p));
+    taken.add(m.id);
+  }
+  return pending;
+}
+
+function updatePending(state: ChatState, nonce: string, change: (p: PendingMessage) => PendingMessage): ChatState {
+  if (!state.pending.some((p) => p.nonce === nonce)) return state;
+  return { ...state, pending: state.pending.map((p) => (p.nonce === nonce ? change(p) : p)) };
+}
+
 function upsertMessage(state: ChatState, message: Message, isNew: boolean): ChatState {
   const channelId = message.channel_id;
   const loaded = state.messages[channelId];
@@ -91,6 +153,16 @@ function upsertMessage(state: ChatState, message: Message, isNew: boolean): Chat
     ? state.users
     : { ...state.users, [message.author.id]: { id: message.author.id, username: message.author.username, admin: false } };
   return { ...state, messages, unread, typing, users };
+}
+
+/** What the list shows for a channel's pending sends: those without an echo already on screen. */
+export function visiblePending(state: ChatState, channelId: Id): PendingMessage[] {
+  return state.pending.filter((p) => p.channelId === channelId && p.echo === null);
+}
+
+/** The oldest send still waiting for the server, from any channel: sends go one at a time, in order. */
+export function nextToSend(state: ChatState): PendingMessage | null {
+  return state.pending.find((p) => p.status === 'sending') ?? null;
 }
 
 /** Applies one event or action. */
@@ -113,17 +185,23 @@ export function reduce(state: ChatState, action: Action): ChatState {
         unread: keep(state.unread),
         typing: {},
         voice: Object.fromEntries((action.d.voice_states ?? []).map((v) => [v.user_id, v])),
+        // Unconfirmed sends survive a new session; they are retried with the same nonce.
+        pending: state.pending.filter((p) => visible.has(p.channelId)),
       };
     }
     case 'message_create':
-      return upsertMessage(state, action.d, true);
+      return upsertMessage({ ...state, pending: claimEchoes(state, action.d.channel_id, [action.d]) }, action.d, true);
     case 'message_update':
     case 'message_upserted':
       return upsertMessage(state, action.d, false);
     case 'message_delete': {
+      // A send whose presumed echo is gone shows as pending again until the server answers.
+      const pending = state.pending.some((p) => p.echo === action.d.id)
+        ? state.pending.map((p) => (p.echo === action.d.id ? { ...p, echo: null } : p))
+        : state.pending;
       const loaded = state.messages[action.d.channel_id];
-      if (!loaded) return state;
-      return { ...state, messages: { ...state.messages, [action.d.channel_id]: loaded.filter((m) => m.id !== action.d.id) } };
+      if (!loaded) return pending === state.pending ? state : { ...state, pending };
+      return { ...state, pending, messages: { ...state.messages, [action.d.channel_id]: loaded.filter((m) => m.id !== action.d.id) } };
     }
     case 'channel_create':
     case 'channel_update': {
@@ -142,6 +220,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
         unread: without(state.unread, action.d.id),
         typing: without(state.typing, action.d.id),
         voice: Object.fromEntries(Object.entries(state.voice).filter(([, v]) => v.channel_id !== action.d.id)),
+        pending: state.pending.filter((p) => p.channelId !== action.d.id),
       };
     }
     case 'presence_update': {
@@ -181,10 +260,42 @@ export function reduce(state: ChatState, action: Action): ChatState {
         ...state,
         messages: { ...state.messages, [channelId]: merged },
         hasOlder: { ...state.hasOlder, [channelId]: page.length >= limit },
+        pending: claimEchoes(state, channelId, page),
       };
     }
     case 'channel_opened':
       return { ...state, current: action.d.channelId, unread: without(state.unread, action.d.channelId) };
+    case 'send_queued': {
+      if (state.pending.some((p) => p.nonce === action.d.nonce)) return state;
+      const loaded = state.messages[action.d.channelId];
+      const entry: PendingMessage = {
+        ...action.d,
+        status: 'sending',
+        error: null,
+        after: loaded?.length ? loaded[loaded.length - 1].id : null,
+        echo: null,
+      };
+      return { ...state, pending: [...state.pending, entry] };
+    }
+    case 'send_acked': {
+      // Unknown after a logout or the channel's deletion: nothing to replace, nothing to show.
+      if (!state.pending.some((p) => p.nonce === action.d.nonce)) return state;
+      const { nonce, message } = action.d;
+      // Another send that took this message for its echo was wrong; it shows as pending again.
+      const pending = state.pending
+        .filter((p) => p.nonce !== nonce)
+        .map((p) => (p.echo === message.id ? { ...p, echo: null } : p));
+      return upsertMessage({ ...state, pending }, message, false);
+    }
+    case 'send_failed':
+      // Refused, so whatever looked like its echo was another send.
+      return updatePending(state, action.d.nonce, (p) => ({ ...p, status: 'failed', error: action.d.error, echo: null }));
+    case 'send_retried':
+      return updatePending(state, action.d.nonce, (p) => (p.status === 'failed' ? { ...p, status: 'sending', error: null } : p));
+    case 'send_discarded':
+      // Only a failed send can be discarded: one still sending may already be posted.
+      if (!state.pending.some((p) => p.nonce === action.d.nonce && p.status === 'failed')) return state;
+      return { ...state, pending: state.pending.filter((p) => p.nonce !== action.d.nonce) };
   }
 }
 

@@ -5,13 +5,17 @@ import { computed, signal } from '@preact/signals';
 import { Api, ApiError } from '../api/rest';
 import { GatewayClient, gatewayUrl, type GatewayStatus } from '../api/gateway';
 import type { ChannelKind, GatewayEvent, Id, User } from '../api/protocol';
-import { emptyChat, reduce, type Action } from './chat';
+import { emptyChat, nextToSend, reduce, type Action } from './chat';
+import { newNonce, Outbox } from './outbox';
 import { VoiceEngine, type VoiceView } from '../voice/engine';
 
 /** Messages per history page. */
 export const PAGE_SIZE = 50;
 /** Typing ops are sent at most this often while someone types. */
 export const TYPING_EVERY_MS = 5_000;
+/** A send attempt that has not been answered by then is abandoned and retried with the same
+ * nonce, so a connection that silently died cannot hold up the queue. */
+export const SEND_TIMEOUT_MS = 15_000;
 
 export const api = new Api();
 export const chat = signal(emptyChat);
@@ -37,6 +41,16 @@ let lastTypingSent = 0;
 function dispatch(action: Action): void {
   chat.value = reduce(chat.value, action);
 }
+
+const outbox = new Outbox({
+  next: () => nextToSend(chat.value),
+  post: (p) => api.post(p.channelId, p.content, p.nonce, AbortSignal.timeout(SEND_TIMEOUT_MS)),
+  acked: (nonce, message) => dispatch({ t: 'send_acked', d: { nonce, message } }),
+  failed: (nonce, error) => dispatch({ t: 'send_failed', d: { nonce, error } }),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  random: Math.random,
+});
 
 /** Loads the newest page of a channel, replacing what was loaded. */
 async function loadLatest(channelId: Id): Promise<void> {
@@ -89,6 +103,7 @@ export function connect(user: User): void {
     status: (status) => {
       connection.value = status;
       voiceEngine.setGatewayUp(status === 'connected');
+      if (status === 'connected') outbox.reconnected();
     },
     authFailed: () => signOut(false),
   });
@@ -111,6 +126,7 @@ function signOut(callServer: boolean): void {
   gateway?.stop();
   gateway = null;
   if (callServer) void api.logout().catch(() => {});
+  outbox.reset();
   chat.value = emptyChat;
   account.value = null;
 }
@@ -139,11 +155,23 @@ export async function loadOlder(channelId: Id): Promise<void> {
   }
 }
 
-/** Posts a message; the gateway echo is merged with the REST answer by id. */
-export async function send(channelId: Id, content: string): Promise<void> {
-  const message = await api.post(channelId, content);
-  dispatch({ t: 'message_upserted', d: message });
+/** Sends a message: it shows at once as pending and the outbox delivers it, retrying with the
+ * same nonce until the server answers. */
+export function send(channelId: Id, content: string): void {
+  dispatch({ t: 'send_queued', d: { nonce: newNonce(), channelId, content } });
+  outbox.kick();
   lastTypingSent = 0;
+}
+
+/** Tries a send the server refused once more (the user's call: it may be refused again). */
+export function retrySend(nonce: string): void {
+  dispatch({ t: 'send_retried', d: { nonce } });
+  outbox.kick();
+}
+
+/** Drops a send the server refused. */
+export function discardSend(nonce: string): void {
+  dispatch({ t: 'send_discarded', d: { nonce } });
 }
 
 export async function edit(channelId: Id, messageId: Id, content: string): Promise<void> {

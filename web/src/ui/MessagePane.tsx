@@ -1,10 +1,11 @@
 // The open text channel: history that loads older pages when scrolled up without jumping,
-// live messages, "jump to present", edit and delete, the typing line and the composer.
+// live messages, "jump to present", edit and delete, sends still pending or refused, the typing
+// line and the composer.
 
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message } from '../api/protocol';
-import { typingText } from '../state/chat';
-import { account, ApiError, chat, currentChannel, edit, loadingOlder, loadOlder, remove, send, typing } from '../state/store';
+import { typingText, visiblePending, type PendingMessage } from '../state/chat';
+import { account, ApiError, chat, currentChannel, discardSend, edit, loadingOlder, loadOlder, remove, retrySend, send, typing } from '../state/store';
 import { renderMarkdown } from '../markdown';
 import { formatTimestamp, isoTimestamp } from '../time';
 
@@ -40,6 +41,9 @@ export function MessagePane() {
 function MessageList(props: { channelId: string }) {
   const state = chat.value;
   const messages = state.messages[props.channelId];
+  const pending = visiblePending(state, props.channelId);
+  // Which sends are shown and in what state: a refused one grows by its reason and buttons.
+  const pendingShape = pending.map((p) => `${p.nonce}:${p.status}`).join();
   const scroller = useRef<HTMLDivElement>(null);
   const [atPresent, setAtPresent] = useState(true);
   const anchor = useRef<{ height: number; top: number } | null>(null);
@@ -54,7 +58,7 @@ function MessageList(props: { channelId: string }) {
     } else if (atPresent) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [messages]);
+  }, [messages, pendingShape]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -81,6 +85,9 @@ function MessageList(props: { channelId: string }) {
         <ol>
           {messages?.map((m, i) => (
             <MessageItem key={m.id} message={m} grouped={i > 0 && messages[i - 1].author.id === m.author.id && m.created_at - messages[i - 1].created_at < 5 * 60_000} />
+          ))}
+          {pending.map((p) => (
+            <PendingItem key={p.nonce} pending={p} />
           ))}
         </ol>
       </div>
@@ -163,6 +170,42 @@ function MessageItem(props: { message: Message; grouped: boolean }) {
   );
 }
 
+/** A send the server has not confirmed: dimmed and marked "Sending…" while it is retried, or
+ * the server's reason with Retry and Discard when it was refused. */
+function PendingItem(props: { pending: PendingMessage }) {
+  const p = props.pending;
+  const username = account.value?.username ?? '';
+  const failed = p.status === 'failed';
+  return (
+    <li
+      class={`message pending${failed ? ' failed' : ''}`}
+      data-nonce={p.nonce}
+      aria-label={`${username}: ${p.content} (${failed ? 'not sent' : 'sending'})`}
+    >
+      <div class="meta">
+        <strong class="author">{username}</strong>
+        <span class="send-status">{failed ? 'Not sent' : 'Sending…'}</span>
+      </div>
+      <div class="content">
+        <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(p.content) }} />
+      </div>
+      {failed && (
+        <div class="send-failed">
+          <p class="field-error" role="alert">
+            {p.error}
+          </p>
+          <button type="button" class="ghost" aria-label="Retry sending" onClick={() => retrySend(p.nonce)}>
+            Retry
+          </button>
+          <button type="button" class="ghost danger" aria-label="Discard message" onClick={() => discardSend(p.nonce)}>
+            Discard
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
 function EditBox(props: { initial: string; onSave(content: string): void; onCancel(): void }) {
   const [value, setValue] = useState(props.initial);
   return (
@@ -194,28 +237,23 @@ function TypingLine(props: { channelId: string }) {
 
 function Composer(props: { channelId: string; channelName: string }) {
   const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const box = useRef<HTMLTextAreaElement>(null);
 
-  const submit = async () => {
-    const content = value.trim();
+  const submit = () => {
+    // The box itself, not the last render's state: a second Enter before the re-render must
+    // find it empty rather than send the text again.
+    const el = box.current;
+    const content = (el?.value ?? value).trim();
     if (!content) return;
-    try {
-      await send(props.channelId, content);
-      setValue('');
-      setError(null);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : 'Could not send.');
-    }
+    if (el) el.value = '';
+    setValue('');
+    send(props.channelId, content);
   };
 
   return (
-    <form class="composer" onSubmit={(e) => (e.preventDefault(), void submit())}>
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
+    <form class="composer" onSubmit={(e) => (e.preventDefault(), submit())}>
       <textarea
+        ref={box}
         aria-label={`Message #${props.channelName}`}
         placeholder={`Message #${props.channelName}`}
         rows={1}
@@ -227,7 +265,7 @@ function Composer(props: { channelId: string; channelName: string }) {
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
-            void submit();
+            submit();
           }
         }}
       />
