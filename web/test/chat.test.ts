@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Channel, Message, User } from '../src/api/protocol';
-import { emptyChat, mergeMessages, nextToSend, reduce, typingText, visiblePending, type Action, type ChatState } from '../src/state/chat';
+import { emptyChat, mergeMessages, nextToSend, pendingIn, reduce, typingText, type Action, type ChatState } from '../src/state/chat';
 
 const amy: User = { id: '1', username: 'amy', admin: false };
 const general: Channel = { id: '10', name: 'general', kind: 'text', private: false };
@@ -115,15 +115,22 @@ describe('typingText', () => {
 
 describe('pending sends', () => {
   const me = { id: '1', username: 'amy' };
-  const mine = (id: string, content: string) => message(id, general.id, me, content);
+  /** A message of amy's; with `nonce`, the copy of the send that carried it. */
+  const mine = (id: string, content: string, nonce?: string, channel = general.id): Message => ({
+    ...message(id, channel, me, content),
+    ...(nonce === undefined ? {} : { nonce }),
+  });
   const loaded = run(ready, { t: 'history_loaded', d: { channelId: '10', page: [message('5')], limit: 50, replace: true } });
   const queue = (state: ChatState, nonce: string, content: string, channelId = general.id) =>
     reduce(state, { t: 'send_queued', d: { nonce, channelId, content } });
+  /** The server's answer to the send that carried the message's nonce. */
+  const acked = (state: ChatState, m: Message) => reduce(state, { t: 'send_acked', d: { nonce: m.nonce ?? '', message: m } });
+  const created = (state: ChatState, m: Message) => reduce(state, { t: 'message_create', d: m });
 
-  /** Every copy of `content` the list would show: loaded messages plus visible pending sends. */
+  /** Every copy of `content` the list would show: loaded messages, then pending sends. */
   function onScreen(state: ChatState, content: string): string[] {
     const real = (state.messages['10'] ?? []).filter((m) => m.content === content).map((m) => m.id);
-    const pending = visiblePending(state, '10')
+    const pending = pendingIn(state, '10')
       .filter((p) => p.content === content)
       .map((p) => `pending:${p.nonce}`);
     return [...real, ...pending];
@@ -131,65 +138,80 @@ describe('pending sends', () => {
 
   it('shows a send at once as pending and replaces it with the message the server answered', () => {
     const queued = queue(loaded, 'n1', 'hello');
-    expect(queued.pending).toMatchObject([{ nonce: 'n1', channelId: '10', content: 'hello', status: 'sending', error: null, after: '5', echo: null }]);
+    expect(queued.pending).toEqual([{ nonce: 'n1', channelId: '10', content: 'hello', status: 'sending', error: null }]);
     expect(onScreen(queued, 'hello')).toEqual(['pending:n1']);
-    const acked = reduce(queued, { t: 'send_acked', d: { nonce: 'n1', message: mine('20', 'hello') } });
-    expect(acked.pending).toEqual([]);
-    expect(onScreen(acked, 'hello')).toEqual(['20']);
-    expect(onScreen(reduce(acked, { t: 'message_create', d: mine('20', 'hello') }), 'hello')).toEqual(['20']);
+    const answered = acked(queued, mine('20', 'hello', 'n1'));
+    expect(answered.pending).toEqual([]);
+    expect(onScreen(answered, 'hello')).toEqual(['20']);
+    expect(onScreen(created(answered, mine('20', 'hello', 'n1')), 'hello')).toEqual(['20']);
   });
 
-  it('shows the message once when its event arrives before the answer', () => {
+  it('settles a send by the event that carries its nonce, so the answer after it changes nothing', () => {
     const queued = queue(loaded, 'n1', 'hello');
-    const echoed = reduce(queued, { t: 'message_create', d: mine('20', 'hello') });
-    expect(echoed.pending[0].echo).toBe('20');
-    expect(onScreen(echoed, 'hello')).toEqual(['20']);
-    const acked = reduce(echoed, { t: 'send_acked', d: { nonce: 'n1', message: mine('20', 'hello') } });
-    expect(acked.pending).toEqual([]);
-    expect(onScreen(acked, 'hello')).toEqual(['20']);
+    const announced = created(queued, mine('20', 'hello', 'n1'));
+    expect(announced.pending).toEqual([]);
+    expect(onScreen(announced, 'hello')).toEqual(['20']);
+    expect(nextToSend(announced)).toBeNull();
+    expect(acked(announced, mine('20', 'hello', 'n1'))).toBe(announced);
   });
 
-  it('pairs two sends of the same text with their own messages, in order', () => {
+  it('pairs two sends of the same text with their own messages by nonce, whatever order they arrive in', () => {
     const queued = queue(queue(loaded, 'n1', 'ok'), 'n2', 'ok');
-    const first = reduce(queued, { t: 'message_create', d: mine('20', 'ok') });
-    expect(first.pending.map((p) => p.echo)).toEqual(['20', null]);
-    expect(onScreen(first, 'ok')).toEqual(['20', 'pending:n2']);
-    const acked = reduce(first, { t: 'send_acked', d: { nonce: 'n1', message: mine('20', 'ok') } });
-    // The first message is now on screen through the answer; it must not become n2's echo.
-    const replayed = reduce(acked, { t: 'message_create', d: mine('20', 'ok') });
-    expect(replayed.pending).toMatchObject([{ nonce: 'n2', echo: null }]);
-    const second = reduce(replayed, { t: 'send_acked', d: { nonce: 'n2', message: mine('21', 'ok') } });
-    expect(onScreen(second, 'ok')).toEqual(['20', '21']);
+    // The second send's message comes first (say its answer to the first was lost).
+    const second = created(queued, mine('21', 'ok', 'n2'));
+    expect(second.pending.map((p) => p.nonce)).toEqual(['n1']);
+    expect(onScreen(second, 'ok')).toEqual(['21', 'pending:n1']);
+    const answered = acked(second, mine('20', 'ok', 'n1'));
+    expect(answered.pending).toEqual([]);
+    expect(onScreen(answered, 'ok')).toEqual(['20', '21']);
+    // Late events and answers for either add nothing.
+    const replayed = acked(created(created(answered, mine('20', 'ok', 'n1')), mine('21', 'ok', 'n2')), mine('21', 'ok', 'n2'));
+    expect(onScreen(replayed, 'ok')).toEqual(['20', '21']);
   });
 
-  it('takes only our own, newer message with the same text for the echo', () => {
-    const queued = queue(run(ready, { t: 'history_loaded', d: { channelId: '10', page: [mine('5', 'hi')], limit: 50, replace: true } }), 'n1', 'hi');
-    const older = reduce(queued, { t: 'history_loaded', d: { channelId: '10', page: [mine('4', 'hi')], limit: 50, replace: false } });
-    expect(older.pending[0].echo).toBeNull();
-    const theirs = reduce(older, { t: 'message_create', d: message('20', '10', { id: '2', username: 'bob' }, 'hi') });
-    expect(theirs.pending[0].echo).toBeNull();
-    const otherText = reduce(theirs, { t: 'message_create', d: mine('21', 'hi!') });
-    expect(otherText.pending[0].echo).toBeNull();
-    expect(onScreen(otherText, 'hi')).toEqual(['4', '5', '20', 'pending:n1']);
+  it('leaves a send pending beside a message of mine with the same text but another nonce, or none', () => {
+    const queued = queue(loaded, 'n1', 'hi');
+    // Sent from another tab, lapsed, someone else's (nonces are per sender), another channel.
+    const otherTab = created(queued, mine('20', 'hi', 'n9'));
+    const lapsed = created(otherTab, mine('21', 'hi'));
+    const theirs = created(lapsed, { ...message('22', '10', { id: '2', username: 'bob' }, 'hi'), nonce: 'n1' });
+    const elsewhere = created(theirs, mine('23', 'hi', 'n1', random.id));
+    const reloaded = reduce(elsewhere, { t: 'history_loaded', d: { channelId: '10', page: [mine('21', 'hi'), mine('20', 'hi', 'n9')], limit: 50, replace: false } });
+    expect(reloaded.pending).toEqual(queued.pending);
+    expect(onScreen(reloaded, 'hi')).toEqual(['20', '21', '22', 'pending:n1']);
+    const answered = acked(reloaded, mine('24', 'hi', 'n1'));
+    expect(onScreen(answered, 'hi')).toEqual(['20', '21', '22', '24']);
   });
 
-  it('finds the echo in the history reloaded after a reconnect, when the answer was lost', () => {
+  it('settles a send by the history reloaded after a reconnect, when the answer was lost', () => {
     const queued = queue(loaded, 'n1', 'hello');
     const reconnected = reduce(queued, ready);
     expect(reconnected.pending).toHaveLength(1);
-    const reloaded = reduce(reconnected, { t: 'history_loaded', d: { channelId: '10', page: [mine('20', 'hello'), message('5')], limit: 50, replace: true } });
+    const page = [mine('20', 'hello', 'n1'), message('5')];
+    const reloaded = reduce(reconnected, { t: 'history_loaded', d: { channelId: '10', page, limit: 50, replace: true } });
+    expect(reloaded.pending).toEqual([]);
     expect(onScreen(reloaded, 'hello')).toEqual(['20']);
-    const acked = reduce(reloaded, { t: 'send_acked', d: { nonce: 'n1', message: mine('20', 'hello') } });
-    expect(acked.pending).toEqual([]);
-    expect(onScreen(acked, 'hello')).toEqual(['20']);
+    expect(onScreen(acked(reloaded, mine('20', 'hello', 'n1')), 'hello')).toEqual(['20']);
+  });
+
+  it('adds the answered message when a page read before it was posted replaced the list since its event', () => {
+    const announced = created(queue(loaded, 'n1', 'hello'), mine('20', 'hello', 'n1'));
+    const stale = reduce(announced, { t: 'history_loaded', d: { channelId: '10', page: [message('5')], limit: 50, replace: true } });
+    expect(onScreen(stale, 'hello')).toEqual([]);
+    expect(onScreen(acked(stale, mine('20', 'hello', 'n1')), 'hello')).toEqual(['20']);
+  });
+
+  it('keeps an edit that arrived before the answer', () => {
+    const announced = created(queue(loaded, 'n1', 'hello'), mine('20', 'hello', 'n1'));
+    const edited = reduce(announced, { t: 'message_update', d: { ...mine('20', 'hello again', 'n1'), edited_at: 21 } });
+    const answered = acked(edited, mine('20', 'hello', 'n1'));
+    expect(answered.messages['10'].find((m) => m.id === '20')?.content).toBe('hello again');
   });
 
   it('shows a refused send with the reason, and lets it be retried or discarded', () => {
-    const echoed = reduce(queue(loaded, 'n1', 'hello'), { t: 'message_create', d: mine('20', 'hello') });
-    const failed = reduce(echoed, { t: 'send_failed', d: { nonce: 'n1', error: 'Messages are at most 4000 characters long.' } });
-    // Refused, so the message with the same text was some other send of ours.
-    expect(failed.pending).toMatchObject([{ status: 'failed', error: 'Messages are at most 4000 characters long.', echo: null }]);
-    expect(onScreen(failed, 'hello')).toEqual(['20', 'pending:n1']);
+    const failed = reduce(queue(loaded, 'n1', 'hello'), { t: 'send_failed', d: { nonce: 'n1', error: 'Messages are at most 4000 characters long.' } });
+    expect(failed.pending).toMatchObject([{ status: 'failed', error: 'Messages are at most 4000 characters long.' }]);
+    expect(onScreen(failed, 'hello')).toEqual(['pending:n1']);
     expect(nextToSend(failed)).toBeNull();
     const retried = reduce(failed, { t: 'send_retried', d: { nonce: 'n1' } });
     expect(retried.pending).toMatchObject([{ status: 'sending', error: null }]);
@@ -198,21 +220,22 @@ describe('pending sends', () => {
     expect(reduce(failed, { t: 'send_discarded', d: { nonce: 'n1' } }).pending).toEqual([]);
   });
 
+  it('settles a refused send whose message turns up after all: an earlier attempt went through', () => {
+    const failed = reduce(queue(loaded, 'n1', 'hello'), { t: 'send_failed', d: { nonce: 'n1', error: 'You cannot post here.' } });
+    const found = created(failed, mine('20', 'hello', 'n1'));
+    expect(found.pending).toEqual([]);
+    expect(onScreen(found, 'hello')).toEqual(['20']);
+  });
+
   it('sends in order across channels and ignores answers for sends it no longer has', () => {
     const queued = queue(queue(loaded, 'n1', 'a', random.id), 'n2', 'b');
     expect(nextToSend(queued)?.nonce).toBe('n1');
     expect(reduce(queued, { t: 'send_queued', d: { nonce: 'n1', channelId: '10', content: 'again' } })).toBe(queued);
     const deleted = reduce(queued, { t: 'channel_delete', d: { id: random.id } });
     expect(deleted.pending.map((p) => p.nonce)).toEqual(['n2']);
-    expect(reduce(deleted, { t: 'send_acked', d: { nonce: 'n1', message: message('30', random.id, me, 'a') } })).toBe(deleted);
+    expect(acked(deleted, mine('30', 'a', 'n1', random.id))).toBe(deleted);
     expect(reduce(deleted, { t: 'send_failed', d: { nonce: 'n1', error: 'gone' } })).toBe(deleted);
     const hidden = reduce(deleted, { ...ready, d: { ...(ready.d as object), channels: [random] } } as Action);
     expect(hidden.pending).toEqual([]);
-  });
-
-  it('shows the send again when the message taken for its echo is deleted', () => {
-    const echoed = reduce(queue(loaded, 'n1', 'hello'), { t: 'message_create', d: mine('20', 'hello') });
-    const deleted = reduce(echoed, { t: 'message_delete', d: { id: '20', channel_id: '10' } });
-    expect(onScreen(deleted, 'hello')).toEqual(['pending:n1']);
   });
 });

@@ -41,7 +41,7 @@ function queue(nonce: string, content: string) {
 }
 
 function messageFor(attempt: Attempt, id: string): Message {
-  return { id, channel_id: '10', author: { id: '1', username: 'amy' }, content: attempt.content, created_at: 1, edited_at: null };
+  return { id, channel_id: '10', author: { id: '1', username: 'amy' }, content: attempt.content, created_at: 1, edited_at: null, nonce: attempt.nonce };
 }
 
 beforeEach(() => {
@@ -130,6 +130,19 @@ describe('Outbox', () => {
     expect(attempts.map((a) => a.nonce)).toEqual(['n1', 'n1']);
     await attempts[1].answer(messageFor(attempts[1], '20'));
     expect(attempts.map((a) => a.nonce)).toEqual(['n1', 'n1', 'n2']);
+  });
+
+  it('does not send again what its event settled while a retry waited, and goes on with the next', async () => {
+    queue('n1', 'hello');
+    queue('n2', 'later');
+    // The attempt went through but its answer was lost; the event brings the message.
+    await attempts[0].fail(unreachable());
+    dispatch({ t: 'message_create', d: messageFor(attempts[0], '20') });
+    expect(state.pending.map((p) => p.nonce)).toEqual(['n2']);
+    fire(live()[0]);
+    expect(attempts.map((a) => a.nonce)).toEqual(['n1', 'n2']);
+    await attempts[1].answer(messageFor(attempts[1], '21'));
+    expect(state.pending).toEqual([]);
   });
 
   it('waits out Retry-After on rate_limited, even across a reconnect', async () => {

@@ -24,6 +24,10 @@ export interface Message {
   content: string;
   created_at: number;
   edited_at: number | null;
+  /** The nonce its sender posted it with, for the ten minutes it identifies the send (absent
+   * without one, or once it lapsed): the sender knows its own message by it, whichever of the
+   * answer, the event and a history page comes first. */
+  nonce?: string;
 }
 
 export interface AuthResponse {

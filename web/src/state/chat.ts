@@ -17,11 +17,6 @@ export interface PendingMessage {
   status: 'sending' | 'failed';
   /** The server's reason, when `failed`. */
   error: string | null;
-  /** The newest message loaded in the channel when it was sent: only a later one can be its echo. */
-  after: Id | null;
-  /** A message of ours with the same text that arrived (live or in history) before the server
-   * answered: almost surely this send, so the list shows that message instead of this one. */
-  echo: Id | null;
 }
 
 /** Everything the chat screens show. */
@@ -52,7 +47,8 @@ export type LocalAction =
   | { t: 'channel_opened'; d: { channelId: Id } }
   | { t: 'typing_expired'; d: { now: number } }
   | { t: 'message_upserted'; d: Message }
-  /** The user sent a message; it shows as pending until `send_acked`. */
+  /** The user sent a message; it shows as pending until a message with its nonce arrives:
+   * the answer (`send_acked`), its `message_create` or a history page, whichever comes first. */
   | { t: 'send_queued'; d: { nonce: string; channelId: Id; content: string } }
   /** The server answered a send with its message. */
   | { t: 'send_acked'; d: { nonce: string; message: Message } }
@@ -111,30 +107,17 @@ function stopTyping(typing: Record<Id, TypingByUser>, channelId: Id, userId: Id)
   return Object.keys(rest).length > 0 ? { ...typing, [channelId]: rest } : without(typing, channelId);
 }
 
-/** Pairs our own newly arrived messages with pending sends of the same text, oldest first, so a
- * message whose event (or history page) comes before the POST's answer is not shown twice.
- * Messages already loaded are not new: one the POST answer put there belongs to no other send. */
-function claimEchoes(state: ChatState, channelId: Id, arrived: Message[]): PendingMessage[] {
-  const me = state.me?.id;
-  if (!me || !state.pending.some((p) => p.status === 'sending' && p.echo === null && p.channelId === channelId)) return state.pending;
-  const taken = new Set<Id>(state.pending.map((p) => p.echo).filter((id) => id !== null));
-  for (const m of state.messages[channelId] ?? []) taken.add(m.id);
-  let pending = state.pending;
-  for (const m of [...arrived].sort((a, b) => compareIds(a.id, b.id))) {
-    if (m.author.id !== me || m.channel_id !== channelId || taken.has(m.id)) continue;
-    const index = pending.findIndex(
-      (p) =>
-        p.status === 'sending' &&
-        p.echo === null &&
-        p.channelId === m.channel_id &&
-        p.content === m.content &&
-        (p.after === null || compareIds(m.id, p.after) > 0),
-    );
-    if (index < 0) continue;
-    pending = pending.map((p, i) => (i === index ? { ...p, echo: m.id } : p));
-    taken.add(m.id);
-  }
-  return pending;
+/** Drops the pending sends that arrived messages are the copies of: a message of ours carries
+ * the nonce of the send that posted it (for as long as it identifies the send), so whichever of
+ * the answer, the `message_create` and a history page comes first settles the send, and the list
+ * shows the message instead. A refused send is settled too: the message proves an earlier
+ * attempt went through. */
+function settle(pending: PendingMessage[], me: Id | undefined, arrived: Message[]): PendingMessage[] {
+  if (pending.length === 0 || me === undefined) return pending;
+  const sent = new Set(arrived.filter((m) => m.nonce !== undefined && m.author.id === me).map((m) => `${m.channel_id}:${m.nonce}`));
+  if (sent.size === 0) return pending;
+  const left = pending.filter((p) => !sent.has(`${p.channelId}:${p.nonce}`));
+  return left.length === pending.length ? pending : left;
 }
 
 function updatePending(state: ChatState, nonce: string, change: (p: PendingMessage) => PendingMessage): ChatState {
@@ -146,18 +129,20 @@ function upsertMessage(state: ChatState, message: Message, isNew: boolean): Chat
   const channelId = message.channel_id;
   const loaded = state.messages[channelId];
   const messages = loaded ? { ...state.messages, [channelId]: mergeMessages(loaded, [message]) } : state.messages;
+  const pending = settle(state.pending, state.me?.id, [message]);
   const fromMe = state.me?.id === message.author.id;
   const unread = isNew && !fromMe && state.current !== channelId ? { ...state.unread, [channelId]: true as const } : state.unread;
   const typing = isNew ? stopTyping(state.typing, channelId, message.author.id) : state.typing;
   const users = state.users[message.author.id]
     ? state.users
     : { ...state.users, [message.author.id]: { id: message.author.id, username: message.author.username, admin: false } };
-  return { ...state, messages, unread, typing, users };
+  return { ...state, messages, unread, typing, users, pending };
 }
 
-/** What the list shows for a channel's pending sends: those without an echo already on screen. */
-export function visiblePending(state: ChatState, channelId: Id): PendingMessage[] {
-  return state.pending.filter((p) => p.channelId === channelId && p.echo === null);
+/** A channel's pending sends, in the order the user made them: the list shows them after the
+ * loaded messages. */
+export function pendingIn(state: ChatState, channelId: Id): PendingMessage[] {
+  return state.pending.filter((p) => p.channelId === channelId);
 }
 
 /** The oldest send still waiting for the server, from any channel: sends go one at a time, in order. */
@@ -190,18 +175,14 @@ export function reduce(state: ChatState, action: Action): ChatState {
       };
     }
     case 'message_create':
-      return upsertMessage({ ...state, pending: claimEchoes(state, action.d.channel_id, [action.d]) }, action.d, true);
+      return upsertMessage(state, action.d, true);
     case 'message_update':
     case 'message_upserted':
       return upsertMessage(state, action.d, false);
     case 'message_delete': {
-      // A send whose presumed echo is gone shows as pending again until the server answers.
-      const pending = state.pending.some((p) => p.echo === action.d.id)
-        ? state.pending.map((p) => (p.echo === action.d.id ? { ...p, echo: null } : p))
-        : state.pending;
       const loaded = state.messages[action.d.channel_id];
-      if (!loaded) return pending === state.pending ? state : { ...state, pending };
-      return { ...state, pending, messages: { ...state.messages, [action.d.channel_id]: loaded.filter((m) => m.id !== action.d.id) } };
+      if (!loaded) return state;
+      return { ...state, messages: { ...state.messages, [action.d.channel_id]: loaded.filter((m) => m.id !== action.d.id) } };
     }
     case 'channel_create':
     case 'channel_update': {
@@ -260,36 +241,28 @@ export function reduce(state: ChatState, action: Action): ChatState {
         ...state,
         messages: { ...state.messages, [channelId]: merged },
         hasOlder: { ...state.hasOlder, [channelId]: page.length >= limit },
-        pending: claimEchoes(state, channelId, page),
+        pending: settle(state.pending, state.me?.id, page),
       };
     }
     case 'channel_opened':
       return { ...state, current: action.d.channelId, unread: without(state.unread, action.d.channelId) };
     case 'send_queued': {
       if (state.pending.some((p) => p.nonce === action.d.nonce)) return state;
-      const loaded = state.messages[action.d.channelId];
-      const entry: PendingMessage = {
-        ...action.d,
-        status: 'sending',
-        error: null,
-        after: loaded?.length ? loaded[loaded.length - 1].id : null,
-        echo: null,
-      };
-      return { ...state, pending: [...state.pending, entry] };
+      return { ...state, pending: [...state.pending, { ...action.d, status: 'sending', error: null }] };
     }
     case 'send_acked': {
-      // Unknown after a logout or the channel's deletion: nothing to replace, nothing to show.
-      if (!state.pending.some((p) => p.nonce === action.d.nonce)) return state;
       const { nonce, message } = action.d;
-      // Another send that took this message for its echo was wrong; it shows as pending again.
-      const pending = state.pending
-        .filter((p) => p.nonce !== nonce)
-        .map((p) => (p.echo === message.id ? { ...p, echo: null } : p));
+      const pending = state.pending.filter((p) => p.nonce !== nonce);
+      const loaded = state.messages[message.channel_id];
+      // A copy already in the list (from the event or a history page) is at least as new as the
+      // answer, and an unloaded or deleted channel has no list to add it to. The answer adds the
+      // message even when its event settled the send already: a history page read before it was
+      // posted may have replaced the list since.
+      if (!loaded || loaded.some((m) => m.id === message.id)) return pending.length === state.pending.length ? state : { ...state, pending };
       return upsertMessage({ ...state, pending }, message, false);
     }
     case 'send_failed':
-      // Refused, so whatever looked like its echo was another send.
-      return updatePending(state, action.d.nonce, (p) => ({ ...p, status: 'failed', error: action.d.error, echo: null }));
+      return updatePending(state, action.d.nonce, (p) => ({ ...p, status: 'failed', error: action.d.error }));
     case 'send_retried':
       return updatePending(state, action.d.nonce, (p) => (p.status === 'failed' ? { ...p, status: 'sending', error: null } : p));
     case 'send_discarded':

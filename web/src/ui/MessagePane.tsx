@@ -4,7 +4,7 @@
 
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Message } from '../api/protocol';
-import { typingText, visiblePending, type PendingMessage } from '../state/chat';
+import { pendingIn, typingText, type PendingMessage } from '../state/chat';
 import { account, ApiError, chat, currentChannel, discardSend, edit, loadingOlder, loadOlder, remove, retrySend, send, typing } from '../state/store';
 import { renderMarkdown } from '../markdown';
 import { formatTimestamp, isoTimestamp } from '../time';
@@ -41,7 +41,7 @@ export function MessagePane() {
 function MessageList(props: { channelId: string }) {
   const state = chat.value;
   const messages = state.messages[props.channelId];
-  const pending = visiblePending(state, props.channelId);
+  const pending = pendingIn(state, props.channelId);
   // Which sends are shown and in what state: a refused one grows by its reason and buttons.
   const pendingShape = pending.map((p) => `${p.nonce}:${p.status}`).join();
   const scroller = useRef<HTMLDivElement>(null);
