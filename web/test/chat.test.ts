@@ -101,6 +101,21 @@ describe('reduce', () => {
     const refreshed = reduce(older, { t: 'history_loaded', d: { channelId: '10', page: [message('9'), message('8')], limit: 2, replace: true } });
     expect(refreshed.messages['10'].map((m) => m.id)).toEqual(['8', '9']);
   });
+
+  it('keeps the messages that arrived while the newest page was read again, and only those', () => {
+    const loaded = run(ready, { t: 'history_loaded', d: { channelId: '10', page: [message('4'), message('3')], limit: 50, replace: true } });
+    const asked = reduce(loaded, { t: 'history_requested', d: { channelId: '10' } });
+    // The page was read before message 7 was posted; its event came first.
+    const arrived = reduce(asked, { t: 'message_create', d: message('7') });
+    const refreshed = reduce(arrived, { t: 'history_loaded', d: { channelId: '10', page: [message('5'), message('4')], limit: 50, replace: true } });
+    expect(refreshed.messages['10'].map((m) => m.id)).toEqual(['4', '5', '7']);
+    expect(refreshed.refreshing['10']).toBeUndefined();
+    // Without a request in flight, the next newest page replaces everything again.
+    const later = reduce(refreshed, { t: 'history_loaded', d: { channelId: '10', page: [message('5')], limit: 50, replace: true } });
+    expect(later.messages['10'].map((m) => m.id)).toEqual(['5']);
+    const failed = reduce(reduce(later, { t: 'history_requested', d: { channelId: '10' } }), { t: 'history_abandoned', d: { channelId: '10' } });
+    expect(failed.refreshing).toEqual({});
+  });
 });
 
 describe('typingText', () => {

@@ -36,6 +36,9 @@ export interface ChatState {
   voice: Record<Id, VoiceStateUpdate>;
   /** Sends not yet confirmed, in the order the user made them (all channels). */
   pending: PendingMessage[];
+  /** Channels whose newest page is being read again, with the ids of the messages that arrived
+   * meanwhile: the page may have been read before they were posted, so it must not drop them. */
+  refreshing: Record<Id, Id[]>;
 }
 
 /** Actions that do not come from the gateway. */
@@ -44,6 +47,10 @@ export type LocalAction =
   /** A page of history: the latest page replaces what was loaded (no gaps after a reconnect);
    * an older page is merged in front. */
   | { t: 'history_loaded'; d: { channelId: Id; page: Message[]; limit: number; replace: boolean } }
+  /** The newest page of a channel is being read again (see `refreshing`). */
+  | { t: 'history_requested'; d: { channelId: Id } }
+  /** Reading it failed; nothing will replace the list. */
+  | { t: 'history_abandoned'; d: { channelId: Id } }
   | { t: 'channel_opened'; d: { channelId: Id } }
   | { t: 'typing_expired'; d: { now: number } }
   | { t: 'message_upserted'; d: Message }
@@ -73,6 +80,7 @@ export const emptyChat: ChatState = {
   current: null,
   voice: {},
   pending: [],
+  refreshing: {},
 };
 
 /** Text channels first, then by name without case, as the server lists them. */
@@ -136,7 +144,9 @@ function upsertMessage(state: ChatState, message: Message, isNew: boolean): Chat
   const users = state.users[message.author.id]
     ? state.users
     : { ...state.users, [message.author.id]: { id: message.author.id, username: message.author.username, admin: false } };
-  return { ...state, messages, unread, typing, users, pending };
+  const arrived = state.refreshing[channelId];
+  const refreshing = arrived ? { ...state.refreshing, [channelId]: [...arrived, message.id] } : state.refreshing;
+  return { ...state, messages, unread, typing, users, pending, refreshing };
 }
 
 /** A channel's pending sends, in the order the user made them: the list shows them after the
@@ -236,14 +246,22 @@ export function reduce(state: ChatState, action: Action): ChatState {
       return { ...state, users: Object.fromEntries(action.d.map((u) => [u.id, u])) };
     case 'history_loaded': {
       const { channelId, page, limit, replace } = action.d;
-      const merged = mergeMessages(replace ? [] : (state.messages[channelId] ?? []), page);
+      const loaded = state.messages[channelId] ?? [];
+      // The newest page replaces the list, but keeps what arrived while it was being read.
+      const arrived = new Set(state.refreshing[channelId] ?? []);
+      const kept = replace ? loaded.filter((m) => arrived.has(m.id)) : loaded;
       return {
         ...state,
-        messages: { ...state.messages, [channelId]: merged },
+        messages: { ...state.messages, [channelId]: mergeMessages(kept, page) },
         hasOlder: { ...state.hasOlder, [channelId]: page.length >= limit },
         pending: settle(state.pending, state.me?.id, page),
+        refreshing: replace ? without(state.refreshing, channelId) : state.refreshing,
       };
     }
+    case 'history_requested':
+      return { ...state, refreshing: { ...state.refreshing, [action.d.channelId]: [] } };
+    case 'history_abandoned':
+      return { ...state, refreshing: without(state.refreshing, action.d.channelId) };
     case 'channel_opened':
       return { ...state, current: action.d.channelId, unread: without(state.unread, action.d.channelId) };
     case 'send_queued': {

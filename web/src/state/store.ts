@@ -4,7 +4,7 @@
 import { computed, signal } from '@preact/signals';
 import { Api, ApiError } from '../api/rest';
 import { GatewayClient, gatewayUrl, type GatewayStatus } from '../api/gateway';
-import type { ChannelKind, GatewayEvent, Id, User } from '../api/protocol';
+import type { ChannelKind, GatewayEvent, Id, Message, User } from '../api/protocol';
 import { emptyChat, nextToSend, reduce, type Action } from './chat';
 import { newNonce, Outbox } from './outbox';
 import { VoiceEngine, type VoiceView } from '../voice/engine';
@@ -54,7 +54,14 @@ const outbox = new Outbox({
 
 /** Loads the newest page of a channel, replacing what was loaded. */
 async function loadLatest(channelId: Id): Promise<void> {
-  const page = await api.history(channelId, undefined, PAGE_SIZE);
+  dispatch({ t: 'history_requested', d: { channelId } });
+  let page: Message[];
+  try {
+    page = await api.history(channelId, undefined, PAGE_SIZE);
+  } catch (error) {
+    dispatch({ t: 'history_abandoned', d: { channelId } });
+    throw error;
+  }
   dispatch({ t: 'history_loaded', d: { channelId, page, limit: PAGE_SIZE, replace: true } });
 }
 
