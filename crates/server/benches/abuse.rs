@@ -60,11 +60,9 @@ async fn settled_rss(pid: u32) -> f64 {
 
 async fn replay_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, pid) = start_server(
-        dir.path(),
-        &[("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000"), ("CROMULENT_CHAT_MESSAGE_BURST", "1000000")],
-    )
-    .await;
+    let (mut child, addr, pid) =
+        start_server(dir.path(), &[("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000"), ("CROMULENT_CHAT_MESSAGE_BURST", "1000000")])
+            .await;
     let http = reqwest::Client::new();
     let auth: Value = http
         .post(format!("http://{addr}/api/v1/auth/register"))
@@ -78,7 +76,8 @@ async fn replay_memory() {
     let token = auth["token"].as_str().unwrap().to_owned();
     let channels: Value =
         http.get(format!("http://{addr}/api/v1/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let general = channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
+    let general =
+        channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
     let before = settled_rss(pid).await;
     // Forty sessions that then drop their connections: each stays resumable, holding its replay
     // buffer, for the resume window.
