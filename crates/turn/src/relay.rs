@@ -14,7 +14,7 @@ use stun_types::attribute::{
 };
 use stun_types::message::{
     BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
-    TransactionId,
+    StunParseError, TransactionId,
 };
 use stun_types::prelude::*;
 use turn_types::attribute::{
@@ -354,8 +354,16 @@ impl<H: Clone> Relay<H> {
     }
 
     fn handle_stun<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
+        if let Some(transaction) = classic_binding_request(data) {
+            return self.answer_classic_binding(from, transaction, now);
+        }
         let message = match Message::from_bytes(data) {
             Ok(message) => message,
+            // RFC 8489 §14.7: a message whose FINGERPRINT does not match is not STUN; no answer.
+            Err(StunParseError::FingerprintMismatch) => {
+                self.counters.add_dropped();
+                return ClientAction::Ignore;
+            }
             Err(_) => return self.answer_malformed(from, data, now),
         };
         match message.class() {
@@ -370,6 +378,14 @@ impl<H: Clone> Relay<H> {
             if !self.unauthenticated.take(from.client.ip(), now.instant) {
                 return ClientAction::Ignore;
             }
+            let unknown = unknown_required(&message);
+            if !unknown.is_empty() {
+                self.counters.add_refusal(ErrorCode::UNKNOWN_ATTRIBUTE);
+                let mut out = Message::builder_error(&message, MessageWriteVec::new());
+                let _ = out.add_attribute(&error_code(ErrorCode::UNKNOWN_ATTRIBUTE));
+                let _ = out.add_attribute(&UnknownAttributes::new(&unknown));
+                return ClientAction::Reply(finish(out));
+            }
             self.counters.add_binding();
             let mut out = Message::builder_success(&message, MessageWriteVec::new());
             let _ = out.add_attribute(&XorMappedAddress::new(from.client, message.transaction_id()));
@@ -383,11 +399,7 @@ impl<H: Clone> Relay<H> {
             Ok(auth) => auth,
             Err(reply) => return reply,
         };
-        let unknown: Vec<_> = message
-            .iter_attributes()
-            .map(|(_, raw)| raw.get_type())
-            .filter(|t| t.comprehension_required() && !UNDERSTOOD.contains(&u16::from(*t)))
-            .collect();
+        let unknown = unknown_required(&message);
         let algorithm = match &auth {
             Authenticated::New { algorithm, .. } | Authenticated::Existing { algorithm, .. } => *algorithm,
         };
@@ -503,7 +515,9 @@ impl<H: Clone> Relay<H> {
                 return Err(ClientAction::Reply(finish(out)));
             }
             let credentials = MessageIntegrityCredentials::LongTerm(allocation.credentials.clone());
-            let strict_expired = self.config.strict_expiry && allocation.credential_expiry < now.unix as i64;
+            // Deleting (a Refresh with LIFETIME 0) is always allowed: it only gives resources back.
+            let deleting = message.method() == REFRESH && matches!(message.attribute::<Lifetime>(), Ok(l) if l.seconds() == 0);
+            let strict_expired = self.config.strict_expiry && allocation.credential_expiry < now.unix as i64 && !deleting;
             return match message.validate_integrity(&credentials) {
                 Ok(algorithm) if !strict_expired => Ok(Authenticated::Existing { id, algorithm }),
                 _ => Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now)),
@@ -545,8 +559,16 @@ impl<H: Clone> Relay<H> {
             Ok(_) => return Err(Refused::new(ErrorCode::UNSUPPORTED_TRANSPORT_PROTOCOL, &credentials)),
             Err(_) => return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials)),
         }
-        let wants_v6 =
-            matches!(message.attribute::<RequestedAddressFamily>(), Ok(f) if f.family() == stun_types::AddressFamily::IPV6);
+        let wants_v6 = match message.attribute::<RequestedAddressFamily>() {
+            Ok(family) if family.family() == stun_types::AddressFamily::IPV6 => true,
+            Ok(family) if family.family() == stun_types::AddressFamily::IPV4 => false,
+            // A family that is neither (RFC 8656 §7.2): 440, not a guess.
+            Ok(_) => return Err(Refused::new(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, &credentials)),
+            Err(_) if message.has_attribute(RequestedAddressFamily::TYPE) => {
+                return Err(Refused::new(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, &credentials));
+            }
+            Err(_) => false,
+        };
         if wants_v6 != from.server.is_ipv6() {
             return Err(Refused::new(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, &credentials));
         }
@@ -595,6 +617,7 @@ impl<H: Clone> Relay<H> {
             return refuse(code);
         }
         let id = pending.id;
+        let lifetime = self.allowed_lifetime(pending.lifetime, pending.credential_expiry, now);
         let allocation = Allocation {
             client: pending.client,
             handle,
@@ -603,8 +626,8 @@ impl<H: Clone> Relay<H> {
             credentials: pending.credentials,
             credential_expiry: pending.credential_expiry,
             transaction: pending.transaction,
-            lifetime: pending.lifetime,
-            expires: now.instant + pending.lifetime,
+            lifetime,
+            expires: now.instant + lifetime,
             permissions: HashMap::default(),
             channels: HashMap::default(),
             channel_of_peer: HashMap::default(),
@@ -633,6 +656,31 @@ impl<H: Clone> Relay<H> {
         reply
     }
 
+    /// `lifetime`, cut at the credential's expiry under `strict_expiry` so relaying stops then.
+    fn allowed_lifetime(&self, lifetime: Duration, credential_expiry: i64, now: Now) -> Duration {
+        if !self.config.strict_expiry {
+            return lifetime;
+        }
+        lifetime.min(Duration::from_secs(credential_expiry.saturating_sub(now.unix as i64).max(0) as u64))
+    }
+
+    /// RFC 8489 §12.2: a Binding request of RFC 3489 (no magic cookie) gets MAPPED-ADDRESS, so
+    /// classic NAT-type tools see the relay answer. IPv4 only, as RFC 3489 was.
+    fn answer_classic_binding<'a>(&mut self, from: FiveTuple, transaction: [u8; 16], now: Now) -> ClientAction<'a, H> {
+        let SocketAddr::V4(client) = from.client else { return ClientAction::Ignore };
+        if !self.unauthenticated.take(from.client.ip(), now.instant) {
+            return ClientAction::Ignore;
+        }
+        self.counters.add_binding();
+        let mut reply = Vec::with_capacity(32);
+        reply.extend_from_slice(&[0x01, 0x01, 0x00, 0x0C]);
+        reply.extend_from_slice(&transaction);
+        reply.extend_from_slice(&[0x00, 0x01, 0x00, 0x08, 0x00, 0x01]);
+        reply.extend_from_slice(&client.port().to_be_bytes());
+        reply.extend_from_slice(&client.ip().octets());
+        ClientAction::Reply(reply)
+    }
+
     fn granted_lifetime(&self, message: &Message) -> Duration {
         let requested = message.attribute::<Lifetime>().map(|l| Duration::from_secs(l.seconds().into())).ok();
         requested.unwrap_or(self.config.default_lifetime).clamp(self.config.default_lifetime, self.config.max_lifetime)
@@ -649,6 +697,8 @@ impl<H: Clone> Relay<H> {
         let (id, algorithm) = self.existing(auth)?;
         let requested = message.attribute::<Lifetime>().map(|l| l.seconds()).ok();
         let lifetime = if requested == Some(0) { Duration::ZERO } else { self.granted_lifetime(message) };
+        let credential_expiry = self.allocations[&id].credential_expiry;
+        let lifetime = self.allowed_lifetime(lifetime, credential_expiry, now);
         let allocation = self.allocations.get_mut(&id).expect("authenticated against it");
         let credentials = allocation.credentials.clone();
         if lifetime.is_zero() {
@@ -946,6 +996,25 @@ fn allocate_success<H>(
     let mut out = Message::builder_success(message, MessageWriteVec::new());
     add_allocation_attributes(&mut out, allocation, advertised, now, message.transaction_id());
     sign(out, &allocation.credentials, algorithm)
+}
+
+/// Comprehension-required attributes of `message` the relay does not understand.
+fn unknown_required(message: &Message) -> Vec<stun_types::attribute::AttributeType> {
+    message
+        .iter_attributes()
+        .map(|(_, raw)| raw.get_type())
+        .filter(|t| t.comprehension_required() && !UNDERSTOOD.contains(&u16::from(*t)))
+        .collect()
+}
+
+/// The transaction id of an RFC 3489 Binding request: type 0x0001, no magic cookie, a length
+/// that matches the datagram.
+fn classic_binding_request(data: &[u8]) -> Option<[u8; 16]> {
+    let header = data.get(..20)?;
+    let classic = header[..2] == [0x00, 0x01]
+        && header[4..8] != 0x2112_A442u32.to_be_bytes()
+        && usize::from(u16::from_be_bytes([header[2], header[3]])) == data.len() - 20;
+    classic.then(|| header[4..20].try_into().expect("16 bytes"))
 }
 
 /// Adds MESSAGE-INTEGRITY (of the request's kind) and FINGERPRINT.

@@ -809,3 +809,85 @@ fn a_peer_datagram_too_big_for_a_data_indication_is_dropped_not_mangled() {
         assert!(from_peer(&mut relay, 1, peer, &vec![7; too_big]).is_none(), "{too_big} bytes do not fit STUN's length");
     }
 }
+
+#[test]
+fn a_binding_with_an_unknown_required_attribute_gets_420_listing_it() {
+    let mut relay = Harness::new();
+    let client = Client::valid(4000);
+    let odd = stun_types::attribute::RawAttribute::new(0x0031.into(), &[0, 0, 0, 0]);
+    let answer = relay.send(client.five, &client.request(BINDING, &[&odd]));
+    assert_eq!(answer.code(), Some(420));
+    assert!(answer.reply().attribute::<UnknownAttributes>().unwrap().has_attribute(0x0031.into()));
+    assert_eq!(relay.counters.snapshot().bindings, 0);
+}
+
+#[test]
+fn a_wrong_fingerprint_is_discarded_without_an_answer() {
+    let mut relay = Harness::new();
+    let client = Client::valid(4000);
+    for request in [client.request(BINDING, &[]), client.request(ALLOCATE, &[&udp()])] {
+        let mut bad = request.clone();
+        *bad.last_mut().unwrap() ^= 0x01;
+        assert!(matches!(relay.send(client.five, &bad), Answer::Nothing));
+        assert!(matches!(relay.send(client.five, &request), Answer::Reply(_)), "the intact message is answered");
+    }
+}
+
+#[test]
+fn an_rfc_3489_binding_request_gets_a_mapped_address() {
+    let mut relay = Harness::new();
+    let client = Client::valid(4000);
+    let mut classic = vec![0x00, 0x01, 0x00, 0x00];
+    classic.extend_from_slice(&[7; 16]);
+    let Answer::Reply(reply) = relay.send(client.five, &classic) else { panic!("an answer") };
+    let mut expected = vec![0x01, 0x01, 0x00, 0x0C];
+    expected.extend_from_slice(&[7; 16]);
+    expected.extend_from_slice(&[0x00, 0x01, 0x00, 0x08, 0x00, 0x01]);
+    expected.extend_from_slice(&4000u16.to_be_bytes());
+    expected.extend_from_slice(&[192, 0, 2, 10]);
+    assert_eq!(reply, expected, "MAPPED-ADDRESS of the client, under the request's transaction id");
+    // A length that does not match the datagram is not a classic request.
+    classic[3] = 8;
+    assert!(matches!(relay.send(client.five, &classic), Answer::Nothing));
+}
+
+#[test]
+fn an_unknown_requested_address_family_gets_440() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    let family = stun_types::attribute::RawAttribute::new(RequestedAddressFamily::TYPE, &[0x03, 0, 0, 0]);
+    let answer = relay.send(client.five, &client.request(ALLOCATE, &[&udp(), &family]));
+    assert_eq!(answer.code(), Some(440));
+    assert_eq!(relay.relay.allocation_count(), 0);
+}
+
+#[test]
+fn under_strict_expiry_relaying_stops_at_expiry_and_an_expired_client_can_still_delete() {
+    let mut relay = Harness::with(|c| c.strict_expiry = true);
+    let mut client = Client::udp(4000, "42", 1_800_000_060);
+    let answer = client.allocate(&mut relay);
+    assert_eq!(answer.code(), None);
+    assert_eq!(answer.reply().attribute::<Lifetime>().unwrap().seconds(), 60, "cut at the credential's expiry");
+    relay.advance(Duration::from_secs(61));
+    relay.relay.handle_timeout(relay.now);
+    assert_eq!(relay.relay.allocation_count(), 0, "the allocation ended with its credential");
+
+    let mut client = Client::udp(4001, "42", 1_800_000_120);
+    client.relayed(&mut relay);
+    relay.advance(Duration::from_secs(20));
+    relay.relay.handle_timeout(relay.now);
+    assert_eq!(relay.relay.allocation_count(), 1);
+    // Past the credential's expiry but before the allocation's: a refresh is refused, a delete is not.
+    let mut late = Client::udp(4001, "42", 1_800_000_120);
+    late.realm = client.realm.clone();
+    late.nonce = client.nonce.clone();
+    late.challenge_nonce_only(&mut relay);
+    assert_eq!(relay.send(late.five, &late.request(REFRESH, &[&Lifetime::new(600)])).code(), None, "not yet expired");
+    relay.advance(Duration::from_secs(50));
+    late.challenge_nonce_only(&mut relay);
+    assert_eq!(relay.send(late.five, &late.request(REFRESH, &[&Lifetime::new(600)])).code(), Some(401));
+    let deleted = relay.send(late.five, &late.request(REFRESH, &[&Lifetime::new(0)]));
+    assert_eq!(deleted.code(), None);
+    assert_eq!(relay.relay.allocation_count(), 0);
+}
