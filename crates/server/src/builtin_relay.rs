@@ -10,7 +10,7 @@ use std::sync::Arc;
 use base64::Engine;
 use cromulent_turn::RelayConfig;
 use cromulent_turn::peer_policy::PeerPolicy;
-use cromulent_turn::shell::{RelayServer, ShellConfig, tls_config};
+use cromulent_turn::shell::{RelayServer, ShellConfig, StreamLimits, tls_config};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Secret, TurnConfig, TurnProvider};
@@ -56,7 +56,8 @@ pub async fn start(turn: &TurnConfig, data_dir: &Path, shutdown: CancellationTok
         Some(files) => Some((turn.tls_listen, tls_config(&files.cert, &files.key)?)),
         None => None,
     };
-    let server = RelayServer::start(ShellConfig { listen: turn.listen, tls, relay }, shutdown).await?;
+    let streams = StreamLimits { per_source: turn.max_connections_per_ip as usize, ..StreamLimits::default() };
+    let server = RelayServer::start(ShellConfig { listen: turn.listen, tls, relay, streams }, shutdown).await?;
     let ports = RelayPorts { udp_tcp: server.udp_port(), tls: server.tls_port() };
     Ok(Some(BuiltinRelay { server: Arc::new(server), secret, ports }))
 }

@@ -322,6 +322,11 @@ impl<H: Clone> Relay<H> {
         self.allocations.len()
     }
 
+    /// Whether `client` holds an allocation.
+    pub fn has_allocation(&self, client: &FiveTuple) -> bool {
+        self.by_client.contains_key(client)
+    }
+
     /// Handles one datagram or stream frame from a client.
     pub fn handle_client<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
         match data.first() {

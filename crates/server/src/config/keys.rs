@@ -67,6 +67,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "turn.strict_expiry", about: "refuse refreshes once a credential expired (drops long calls)" },
     Key { name: "turn.user_quota", about: "relay allocations one user may hold" },
     Key { name: "turn.total_quota", about: "relay allocations in total" },
+    Key { name: "turn.max_connections_per_ip", about: "relay TCP/TLS connections one source IP may hold" },
     Key { name: "turn.allocation_kbps", about: "bandwidth per allocation and direction in kbit/s; 0: no cap" },
     Key { name: "turn.urls", about: "TURN URLs, e.g. [\"turn:host:3478?transport=udp\"]" },
     Key { name: "turn.stun_urls", about: "STUN URLs, e.g. [\"stun:host:3478\"]" },

@@ -309,12 +309,13 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 18] = [
+        let checks: [(&'static str, u64, u64, u64); 19] = [
             ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
             ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
             ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
             ("turn.credential_ttl_secs", self.turn.credential_ttl_secs, 60, 7 * 86_400),
             ("turn.user_quota", u64::from(self.turn.user_quota), 1, 1_000),
+            ("turn.max_connections_per_ip", u64::from(self.turn.max_connections_per_ip), 1, 4_096),
             ("gateway.heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 3_600_000),
             ("gateway.resume_window_ms", g.resume_window_ms, 0, 86_400_000),
             ("gateway.replay_frames", g.replay_frames as u64, 1, 1_000_000),

@@ -68,6 +68,8 @@ pub struct TurnConfig {
     pub user_quota: u32,
     /// Allocations the relay holds at once.
     pub total_quota: u32,
+    /// TCP and TLS connections one source address may hold at once.
+    pub max_connections_per_ip: u32,
     /// Bandwidth one allocation may use in each direction, kbit/s; 0 for no cap.
     pub allocation_kbps: u32,
     /// TURN URLs handed to clients with credentials.
@@ -101,6 +103,7 @@ impl Default for TurnConfig {
             strict_expiry: false,
             user_quota: 10,
             total_quota: 10_000,
+            max_connections_per_ip: 32,
             allocation_kbps: 2_000,
             urls: Vec::new(),
             stun_urls: Vec::new(),

@@ -5,6 +5,8 @@
 
 mod stream;
 
+pub use stream::StreamLimits;
+
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +39,8 @@ pub struct ShellConfig {
     pub tls: Option<(SocketAddr, Arc<rustls::ServerConfig>)>,
     /// The core's settings.
     pub relay: RelayConfig,
+    /// Limits on TCP and TLS connections.
+    pub streams: StreamLimits,
 }
 
 /// The shell's handle to an allocation's relay socket. When the core drops the last clone, the
@@ -63,6 +67,9 @@ struct Shared {
     streams: Mutex<HashMap<FiveTuple, mpsc::Sender<Vec<u8>>>>,
     /// Slots for TCP and TLS connections.
     connections: Arc<tokio::sync::Semaphore>,
+    /// TCP and TLS connections by source address, oldest first.
+    sources: Mutex<HashMap<IpAddr, Vec<stream::Held>>>,
+    limits: StreamLimits,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -127,6 +134,8 @@ impl RelayServer {
             unix: std::sync::atomic::AtomicU64::new(Now::system().unix),
             streams: Mutex::new(HashMap::new()),
             connections: Arc::new(tokio::sync::Semaphore::new(stream::MAX_CONNECTIONS)),
+            sources: Mutex::default(),
+            limits: config.streams.clone(),
             tasks: TaskTracker::new(),
             shutdown: shutdown.clone(),
         });
