@@ -26,6 +26,7 @@ use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRE
 
 use crate::counters::Counters;
 use crate::credential::{parse_username, password_for};
+use crate::integrity;
 use crate::nonce::{NonceError, Nonces};
 use crate::peer_policy::PeerPolicy;
 use crate::source_budget::SourceBudget;
@@ -400,7 +401,7 @@ impl<H: Clone> Relay<H> {
         if ![ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND].contains(&method) {
             return self.reply_error(from, &message, ErrorCode::BAD_REQUEST, now);
         }
-        let auth = match self.authenticate(from, &message, now) {
+        let auth = match self.authenticate(from, &message, data, now) {
             Ok(auth) => auth,
             Err(reply) => return reply,
         };
@@ -492,7 +493,13 @@ impl<H: Clone> Relay<H> {
         ClientAction::Reply(finish(out))
     }
 
-    fn authenticate<'a>(&mut self, from: FiveTuple, message: &Message, now: Now) -> Result<Authenticated, ClientAction<'a, H>> {
+    fn authenticate<'a>(
+        &mut self,
+        from: FiveTuple,
+        message: &Message,
+        data: &[u8],
+        now: Now,
+    ) -> Result<Authenticated, ClientAction<'a, H>> {
         let has_integrity = message.has_attribute(MessageIntegrity::TYPE) || message.has_attribute(MessageIntegritySha256::TYPE);
         if !has_integrity {
             return Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now));
@@ -519,12 +526,11 @@ impl<H: Clone> Relay<H> {
                 let _ = out.add_attribute(&error_code(ErrorCode::WRONG_CREDENTIALS));
                 return Err(ClientAction::Reply(finish(out)));
             }
-            let credentials = MessageIntegrityCredentials::LongTerm(allocation.credentials.clone());
             // Deleting (a Refresh with LIFETIME 0) is always allowed: it only gives resources back.
             let deleting = message.method() == REFRESH && matches!(message.attribute::<Lifetime>(), Ok(l) if l.seconds() == 0);
             let strict_expired = self.config.strict_expiry && allocation.credential_expiry < now.unix as i64 && !deleting;
-            return match message.validate_integrity(&credentials) {
-                Ok(algorithm) if !strict_expired => Ok(Authenticated::Existing { id, algorithm }),
+            return match check_integrity(data, message, &allocation.credentials) {
+                Some(algorithm) if !strict_expired => Ok(Authenticated::Existing { id, algorithm }),
                 _ => Err(self.challenge(from, message, ErrorCode::UNAUTHORIZED, now)),
             };
         }
@@ -540,7 +546,7 @@ impl<H: Clone> Relay<H> {
                 password_for(secret, username.username()),
                 self.config.realm.clone(),
             );
-            if let Ok(algorithm) = message.validate_integrity(&MessageIntegrityCredentials::LongTerm(credentials.clone())) {
+            if let Some(algorithm) = check_integrity(data, message, &credentials) {
                 return Ok(Authenticated::New { user: rest.user.to_owned(), credentials, expiry: rest.expiry, algorithm });
             }
         }
@@ -1022,8 +1028,22 @@ fn classic_binding_request(data: &[u8]) -> Option<[u8; 16]> {
     classic.then(|| header[4..20].try_into().expect("16 bytes"))
 }
 
+/// Checks a request's integrity with `credentials`: MESSAGE-INTEGRITY-SHA256 when present (keyed
+/// as RFC 8489 §9.2.4 says, see [`integrity`]), MESSAGE-INTEGRITY otherwise.
+fn check_integrity(data: &[u8], message: &Message, credentials: &LongTermKeyCredentials) -> Option<IntegrityAlgorithm> {
+    if message.has_attribute(MessageIntegritySha256::TYPE) {
+        let key = integrity::long_term_key(credentials.username(), credentials.realm(), credentials.password());
+        return integrity::verify_sha256(data, &key).then_some(IntegrityAlgorithm::Sha256);
+    }
+    message.validate_integrity(&MessageIntegrityCredentials::LongTerm(credentials.clone())).ok()
+}
+
 /// Adds MESSAGE-INTEGRITY (of the request's kind) and FINGERPRINT.
 fn sign(mut out: MessageWriteVec, credentials: &LongTermKeyCredentials, algorithm: IntegrityAlgorithm) -> Vec<u8> {
+    if algorithm == IntegrityAlgorithm::Sha256 {
+        let key = integrity::long_term_key(credentials.username(), credentials.realm(), credentials.password());
+        return integrity::sign_sha256(out.finish(), &key);
+    }
     let _ = out.add_message_integrity(&MessageIntegrityCredentials::LongTerm(credentials.clone()), algorithm);
     finish(out)
 }

@@ -9,9 +9,7 @@ use cromulent_turn::counters::Counters;
 use cromulent_turn::credential::mint;
 use cromulent_turn::peer_policy::PeerPolicy;
 use cromulent_turn::relay::{ClientAction, FiveTuple, Now, PEER_HEADROOM, Relay, RelayConfig, Transport};
-use stun_types::attribute::{
-    ErrorCode, MessageIntegrity, MessageIntegritySha256, Nonce, Realm, UnknownAttributes, Username, XorMappedAddress,
-};
+use stun_types::attribute::{ErrorCode, MessageIntegrity, Nonce, Realm, UnknownAttributes, Username, XorMappedAddress};
 use stun_types::message::{
     BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
     Method,
@@ -387,17 +385,61 @@ fn a_retransmitted_allocate_gets_the_same_success() {
     assert_eq!(relay.relay.allocation_count(), 1);
 }
 
+/// The RFC 8489 long-term key, MD5(username ":" realm ":" password), written from the RFC.
+fn rfc_key(client: &Client) -> Vec<u8> {
+    use md5::Digest;
+    md5::Md5::digest(format!("{}:{}:{}", client.username, client.realm, client.password).as_bytes()).to_vec()
+}
+
+/// HMAC-SHA256 over `bytes` with the header's length field set to `length` (RFC 8489 §14.6).
+fn rfc_hmac_sha256(key: &[u8], bytes: &[u8], length: usize) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(&bytes[..2]);
+    mac.update(&(length as u16).to_be_bytes());
+    mac.update(&bytes[4..]);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// An Allocate signed with MESSAGE-INTEGRITY-SHA256 as an RFC-following client signs it when
+/// no PASSWORD-ALGORITHM was negotiated (RFC 8489 §9.2.4: the MD5 key), then FINGERPRINT.
+fn rfc_sha256_allocate(client: &Client) -> Vec<u8> {
+    let mut out = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+    out.add_attribute(&udp()).unwrap();
+    out.add_attribute(&Username::new(&client.username).unwrap()).unwrap();
+    out.add_attribute(&Realm::new(&client.realm).unwrap()).unwrap();
+    out.add_attribute(&Nonce::new(&client.nonce).unwrap()).unwrap();
+    let mut bytes = out.finish();
+    let mac = rfc_hmac_sha256(&rfc_key(client), &bytes, bytes.len() - 20 + 36);
+    bytes.extend_from_slice(&[0x00, 0x1C, 0x00, 0x20]);
+    bytes.extend_from_slice(&mac);
+    let length = bytes.len() - 20 + 8;
+    bytes[2..4].copy_from_slice(&(length as u16).to_be_bytes());
+    let crc = u32::from_be_bytes(stun_types::attribute::Fingerprint::compute(&[&bytes])) ^ 0x5354_554E;
+    bytes.extend_from_slice(&[0x80, 0x28, 0x00, 0x04]);
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
 #[test]
-fn sha256_integrity_is_accepted_and_answered_in_kind() {
+fn sha256_integrity_uses_the_rfc_key_and_is_answered_in_kind() {
     let mut relay = Harness::new();
     let mut client = Client::valid(4000);
-    client.algorithm = IntegrityAlgorithm::Sha256;
-    let answer = client.allocate(&mut relay);
+    client.challenge(&mut relay);
+    let answer = relay.send(client.five, &rfc_sha256_allocate(&client));
     let reply = answer.reply();
     assert_eq!(reply.class(), MessageClass::Success);
-    assert!(reply.has_attribute(MessageIntegritySha256::TYPE));
     assert!(!reply.has_attribute(MessageIntegrity::TYPE));
-    assert_eq!(reply.validate_integrity(&client.key()).unwrap(), IntegrityAlgorithm::Sha256);
+    // The answer's MESSAGE-INTEGRITY-SHA256, checked the RFC's way: everything before it.
+    let Answer::Reply(bytes) = &answer else { unreachable!() };
+    let at = bytes.len() - 8 - 36;
+    assert_eq!(bytes[at..at + 4], [0x00, 0x1C, 0x00, 0x20], "MESSAGE-INTEGRITY-SHA256 before FINGERPRINT");
+    assert_eq!(rfc_hmac_sha256(&rfc_key(&client), &bytes[..at], at - 20 + 36), bytes[at + 4..at + 36]);
+
+    // Keyed the codec crate's way (SHA-256 of the credentials), which RFC 8489 never uses: 401.
+    let mut other = Client::valid(4001);
+    other.algorithm = IntegrityAlgorithm::Sha256;
+    assert_eq!(other.allocate(&mut relay).code(), Some(401));
 }
 
 #[test]
