@@ -4,6 +4,7 @@
 
 pub mod counters;
 pub mod credential;
+pub mod framing;
 pub mod integrity;
 pub mod nonce;
 pub mod peer_policy;

@@ -20,10 +20,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::{Worker, on_client_packet};
+use crate::framing::{FrameLimit, Frames};
 use crate::relay::{FiveTuple, Transport};
 
-/// Bytes 4..8 of every STUN message.
-const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 /// Frames queued for a slow client before further ones are dropped (UDP semantics).
 const QUEUE: usize = 256;
 /// How long a TLS handshake may take.
@@ -33,11 +32,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) const MAX_CONNECTIONS: usize = 4096;
 /// A connection that sends nothing for this long is closed (a live allocation refreshes well before).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-/// The largest frame a connection without an allocation may send: a STUN request with
-/// credentials is a few hundred bytes; ChannelData needs an allocation.
-const STRANGER_MAX_FRAME: usize = 4 * 1024;
-/// The largest frame at all: a STUN message or ChannelData of 65,535 bytes and its header.
-const MAX_FRAME: usize = 4 + 65_535 + 3;
 
 /// Limits on TCP and TLS connections, against a source that opens many and says nothing.
 #[derive(Debug, Clone)]
@@ -171,11 +165,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
         loop {
             let allocated = registration.allocated.load(Ordering::Acquire);
             let (deadline, limit) = match (allocated, answered) {
-                (true, _) => (Instant::now() + IDLE_TIMEOUT, FrameLimit { max_len: MAX_FRAME, channel_data: true }),
+                (true, _) => (Instant::now() + IDLE_TIMEOUT, FrameLimit::OPEN),
                 (false, false) => (started + shared.limits.first_message, FrameLimit::STRANGER),
                 (false, true) => (started + shared.limits.allocation, FrameLimit::STRANGER),
             };
-            let frame = match tokio::time::timeout_at(deadline, frames.next(&mut reader, limit)).await {
+            let frame = match tokio::time::timeout_at(deadline, next_frame(&mut frames, &mut reader, limit)).await {
                 Ok(Ok(Some(frame))) => frame,
                 _ => return,
             };
@@ -202,121 +196,28 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     shared.relay().client_closed(five);
 }
 
-/// What a connection may send next.
-#[derive(Debug, Clone, Copy)]
-pub struct FrameLimit {
-    /// The largest frame, padding included.
-    pub max_len: usize,
-    /// Whether ChannelData is allowed (it needs an allocation).
-    pub channel_data: bool,
-}
-
-impl FrameLimit {
-    /// For a connection without an allocation.
-    pub const STRANGER: FrameLimit = FrameLimit { max_len: STRANGER_MAX_FRAME, channel_data: false };
-}
-
-/// Splits a byte stream into STUN messages and (padded) ChannelData frames.
-#[derive(Default)]
-pub struct Frames {
-    buf: Vec<u8>,
-    consumed: usize,
-}
-
-/// Why a stream cannot be framed: its first bytes are neither STUN nor ChannelData.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NotTurn;
-
-impl Frames {
-    /// The length of the frame at the start of `data` (padding included), if its header is complete.
-    pub fn frame_len(data: &[u8]) -> Result<Option<usize>, NotTurn> {
-        if data.len() < 4 {
+/// Reads until `frames` holds a whole frame and returns it; `None` at the end of the stream.
+async fn next_frame<'f, R: AsyncRead + Unpin>(
+    frames: &'f mut Frames,
+    reader: &mut R,
+    limit: FrameLimit,
+) -> io::Result<Option<&'f [u8]>> {
+    loop {
+        match frames.next_frame(limit) {
+            Ok(Some(_)) => return Ok(Some(frames.frame())),
+            Ok(None) => {}
+            Err(_) => return Err(io::Error::from(io::ErrorKind::InvalidData)),
+        }
+        let read = reader.read(frames.spare(limit)).await?;
+        if read == 0 {
             return Ok(None);
         }
-        let length = usize::from(u16::from_be_bytes([data[2], data[3]]));
-        match data[0] {
-            0x00..=0x3F if length % 4 == 0 => match data.get(4..8) {
-                None => Ok(None),
-                Some(cookie) if cookie == MAGIC_COOKIE => Ok(Some(20 + length)),
-                Some(_) => Err(NotTurn),
-            },
-            0x40..=0x7F => Ok(Some((4 + length).next_multiple_of(4))),
-            _ => Err(NotTurn),
-        }
-    }
-
-    /// Reads until one whole frame is buffered and returns it (without ChannelData padding). A
-    /// frame over `limit` is refused as soon as its header arrives, before its body is buffered.
-    async fn next<'s, R: AsyncRead + Unpin>(&'s mut self, reader: &mut R, limit: FrameLimit) -> io::Result<Option<&'s [u8]>> {
-        if self.consumed > 0 {
-            self.buf.drain(..self.consumed);
-            self.consumed = 0;
-        }
-        let refused = || io::Error::from(io::ErrorKind::InvalidData);
-        loop {
-            let total = Frames::frame_len(&self.buf).map_err(|_| refused())?;
-            if let Some(total) = total
-                && (total > limit.max_len || (!limit.channel_data && self.buf[0] & 0xC0 == 0x40))
-            {
-                return Err(refused());
-            }
-            if let Some(total) = total
-                && self.buf.len() >= total
-            {
-                self.consumed = total;
-                let unpadded = if self.buf[0] & 0xC0 == 0x40 {
-                    4 + usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]]))
-                } else {
-                    total
-                };
-                return Ok(Some(&self.buf[..unpadded]));
-            }
-            let start = self.buf.len();
-            let room = 4096.min(limit.max_len.saturating_sub(start).max(1));
-            self.buf.resize(start + room, 0);
-            let read = reader.read(&mut self.buf[start..]).await?;
-            self.buf.truncate(start + read);
-            if read == 0 {
-                return Ok(None);
-            }
-        }
+        frames.filled(read);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_stun_and_padded_channel_data() {
-        assert_eq!(Frames::frame_len(&[0x00, 0x01]), Ok(None));
-        assert_eq!(Frames::frame_len(&[0x00, 0x03, 0x00, 0x08]), Ok(None));
-        assert_eq!(Frames::frame_len(&[0x00, 0x03, 0x00, 0x08, 0x21, 0x12, 0xA4, 0x42]), Ok(Some(28)));
-        assert_eq!(Frames::frame_len(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01]), Err(NotTurn));
-        assert_eq!(Frames::frame_len(&[0x40, 0x00, 0x00, 0x05]), Ok(Some(12)));
-        assert_eq!(Frames::frame_len(&[0x40, 0x00, 0x00, 0x08]), Ok(Some(12)));
-        assert_eq!(Frames::frame_len(&[0x00, 0x03, 0x00, 0x07]), Err(NotTurn));
-        assert_eq!(Frames::frame_len(&[0x80, 0x00, 0x00, 0x00]), Err(NotTurn));
-        assert_eq!(Frames::frame_len(b"\x80\x00 junk"), Err(NotTurn));
-    }
-
-    #[tokio::test]
-    async fn reads_frames_split_across_reads() {
-        let mut stream: Vec<u8> = vec![0x40, 0x01, 0x00, 0x03, b'a', b'b', b'c', 0];
-        stream.extend_from_slice(&[0x00, 0x01, 0x00, 0x00]);
-        stream.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-        let mut reader = tokio_test_reader(stream);
-        let mut frames = Frames::default();
-        let open = FrameLimit { max_len: MAX_FRAME, channel_data: true };
-        assert_eq!(frames.next(&mut reader, open).await.unwrap().unwrap(), &[0x40, 0x01, 0x00, 0x03, b'a', b'b', b'c']);
-        assert_eq!(frames.next(&mut reader, open).await.unwrap().unwrap().len(), 20);
-        assert_eq!(frames.next(&mut reader, open).await.unwrap(), None);
-    }
-
-    fn tokio_test_reader(data: Vec<u8>) -> impl AsyncRead + Unpin {
-        std::io::Cursor::new(data)
-    }
-
     mod limits {
         use std::net::SocketAddr;
 
