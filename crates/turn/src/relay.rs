@@ -117,6 +117,10 @@ pub struct RelayConfig {
     pub public_ip: Option<IpAddr>,
     /// Ports relay sockets may use.
     pub relay_ports: RangeInclusive<u16>,
+    /// Local addresses relayed addresses may use besides the one the client reached: a client
+    /// that reached an IPv6 listener gets an IPv4 relayed address (the default, RFC 8656 §7.2)
+    /// from here, and one asking for IPv6 over IPv4 an IPv6 one. Empty: the client's own family only.
+    pub relay_ips: Vec<IpAddr>,
     /// Unauthenticated requests answered per second per source address.
     pub unauthenticated_per_second: u32,
 }
@@ -153,6 +157,7 @@ impl RelayConfig {
             peer_policy: PeerPolicy::default(),
             public_ip: None,
             relay_ports: 49152..=65535,
+            relay_ips: Vec::new(),
             unauthenticated_per_second: 50,
         }
     }
@@ -189,6 +194,8 @@ pub struct PendingAllocation {
     credential_expiry: i64,
     algorithm: IntegrityAlgorithm,
     lifetime: Duration,
+    /// Where the relay socket binds.
+    relay_ip: IpAddr,
     /// Whether the client asked for an even port (EVEN-PORT).
     pub even_port: bool,
 }
@@ -199,9 +206,10 @@ impl PendingAllocation {
         self.id
     }
 
-    /// The local address the relay socket should bind on (the listener's IP).
+    /// The local address the relay socket should bind on: the listener's IP, or one of
+    /// [`RelayConfig::relay_ips`] when the client asked for the other address family.
     pub fn relay_ip(&self) -> IpAddr {
-        self.client.server.ip()
+        self.relay_ip
     }
 }
 
@@ -570,6 +578,7 @@ impl<H: Clone> Relay<H> {
             Ok(_) => return Err(Refused::new(ErrorCode::UNSUPPORTED_TRANSPORT_PROTOCOL, &credentials)),
             Err(_) => return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials)),
         }
+        // IPv4 unless the client asks for IPv6 (RFC 8656 §7.2), whatever family it came over.
         let wants_v6 = match message.attribute::<RequestedAddressFamily>() {
             Ok(family) if family.family() == stun_types::AddressFamily::IPV6 => true,
             Ok(family) if family.family() == stun_types::AddressFamily::IPV4 => false,
@@ -580,9 +589,9 @@ impl<H: Clone> Relay<H> {
             }
             Err(_) => false,
         };
-        if wants_v6 != from.server.is_ipv6() {
+        let Some(relay_ip) = self.relay_ip_for(from.server.ip(), wants_v6) else {
             return Err(Refused::new(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, &credentials));
-        }
+        };
         if self.per_user.get(&user).copied().unwrap_or(0) >= self.config.user_quota {
             return Err(Refused::new(ErrorCode::ALLOCATION_QUOTA_REACHED, &credentials));
         }
@@ -602,6 +611,7 @@ impl<H: Clone> Relay<H> {
             credential_expiry: expiry,
             algorithm,
             lifetime: self.granted_lifetime(message),
+            relay_ip,
             even_port,
         })))
     }
@@ -665,6 +675,16 @@ impl<H: Clone> Relay<H> {
         self.allocations.insert(id, allocation);
         self.counters.allocation_created();
         reply
+    }
+
+    /// The local address for a relayed address of the asked family: the one the client reached
+    /// when it is of that family, else a configured one, loopback for a client on loopback.
+    fn relay_ip_for(&self, reached: IpAddr, wants_v6: bool) -> Option<IpAddr> {
+        if reached.is_ipv6() == wants_v6 {
+            return Some(reached);
+        }
+        let candidates = || self.config.relay_ips.iter().copied().filter(|ip| ip.is_ipv6() == wants_v6);
+        candidates().find(|ip| ip.is_loopback() == reached.is_loopback()).or_else(|| candidates().next())
     }
 
     /// `lifetime`, cut at the credential's expiry under `strict_expiry` so relaying stops then.

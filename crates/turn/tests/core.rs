@@ -933,3 +933,31 @@ fn under_strict_expiry_relaying_stops_at_expiry_and_an_expired_client_can_still_
     assert_eq!(deleted.code(), None);
     assert_eq!(relay.relay.allocation_count(), 0);
 }
+
+#[test]
+fn relayed_addresses_are_ipv4_unless_ipv6_is_asked_for_whatever_the_clients_family() {
+    let mut relay = Harness::with(|c| c.relay_ips = vec![addr("127.0.0.1:0").ip(), addr("[::1]:0").ip()]);
+    let v6 = |port: u16| {
+        let mut client = Client::valid(port);
+        client.five = FiveTuple { transport: Transport::Udp, client: addr(&format!("[::1]:{port}")), server: addr("[::1]:3478") };
+        client
+    };
+    let mut over_v6 = v6(4000);
+    assert!(over_v6.relayed(&mut relay).is_ipv4(), "IPv4 by default for a client that came over IPv6");
+    let mut asks_v6 = v6(4001);
+    asks_v6.challenge(&mut relay);
+    let ipv6 = RequestedAddressFamily::new(stun_types::AddressFamily::IPV6);
+    let answer = relay.send(asks_v6.five, &asks_v6.request(ALLOCATE, &[&udp(), &ipv6]));
+    let reply = answer.reply();
+    assert!(reply.attribute::<XorRelayedAddress>().unwrap().addr(reply.transaction_id()).is_ipv6());
+    let mut over_v4 = Client::valid(4002);
+    over_v4.challenge(&mut relay);
+    let answer = relay.send(over_v4.five, &over_v4.request(ALLOCATE, &[&udp(), &ipv6]));
+    let reply = answer.reply();
+    let relayed = reply.attribute::<XorRelayedAddress>().unwrap().addr(reply.transaction_id());
+    assert_eq!(relayed.ip(), addr("[::1]:0").ip(), "IPv6 on request, from the listened addresses");
+
+    // A relay that listens on one family only cannot relay the other.
+    let mut single = Harness::new();
+    assert_eq!(v6(4003).allocate(&mut single).code(), Some(440));
+}

@@ -53,7 +53,7 @@ pub const KEYS: &[Key] = &[
         name: "turn.secret",
         about: "REST credential secret (coturn static-auth-secret); builtin: generated in data_dir when empty",
     },
-    Key { name: "turn.listen", about: "built-in relay UDP+TCP address (0.0.0.0: every local address)" },
+    Key { name: "turn.listen", about: "built-in relay UDP+TCP address (0.0.0.0: every local address, IPv4 and IPv6)" },
     Key { name: "turn.tls_listen", about: "built-in relay TLS (turns:) address, on when tls_cert and tls_key are set" },
     Key { name: "turn.tls_cert", about: "PEM certificate chain for turns:" },
     Key { name: "turn.tls_key", about: "PEM private key for turns:" },

@@ -57,10 +57,23 @@ async fn issued(app: &TestApp, user: &TestUser) -> (u16, String, String) {
 
 /// Runs `turnutils_uclient` against the relay; returns whether it exited 0 and what it printed.
 async fn uclient(port: u16, peer: &str, peer_port: u16, extra: &[&str], username: &str, password: &str) -> (bool, String) {
+    uclient_to("127.0.0.1", port, peer, peer_port, extra, username, password).await
+}
+
+/// [`uclient`] against the relay at `server`.
+async fn uclient_to(
+    server: &str,
+    port: u16,
+    peer: &str,
+    peer_port: u16,
+    extra: &[&str],
+    username: &str,
+    password: &str,
+) -> (bool, String) {
     let run = Command::new("turnutils_uclient")
         .args(["-p", &port.to_string(), "-e", peer, "-r", &peer_port.to_string(), "-X", "-c"])
         .args(extra)
-        .args(["-u", username, "-w", password, "127.0.0.1"])
+        .args(["-u", username, "-w", password, server])
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(30), run).await.expect("uclient finishes").unwrap();
@@ -82,6 +95,24 @@ async fn uclient_relays_over_udp_and_tcp_with_credentials_from_the_api() {
     for transport in [&["-n", "20"][..], &["-t", "-n", "20"][..]] {
         let (ok, text) = uclient(port, "127.0.0.1", peer.port, transport, &username, &password).await;
         assert!(ok && text.contains("tot_recv_msgs=20") && text.contains("Total lost packets 0"), "{transport:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn one_relay_on_every_address_serves_ipv4_and_ipv6_clients() {
+    let peer = start_echo_peer().await;
+    let app = relay_app(|c| c.turn.listen = "0.0.0.0:0".parse().unwrap()).await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    // A client over IPv6 gets an IPv4 relayed address by default, so it reaches the IPv4 peer.
+    for server in ["127.0.0.1", "::1"] {
+        for transport in [&["-n", "10"][..], &["-t", "-n", "10"][..]] {
+            let (ok, text) = uclient_to(server, port, "127.0.0.1", peer.port, transport, &username, &password).await;
+            assert!(
+                ok && text.contains("tot_recv_msgs=10") && text.contains("Total lost packets 0"),
+                "{server} {transport:?}: {text}"
+            );
+        }
     }
 }
 

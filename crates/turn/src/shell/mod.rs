@@ -105,7 +105,7 @@ pub struct RelayServer {
 #[derive(Default)]
 struct WorkerSockets {
     udp: Vec<std::net::UdpSocket>,
-    tcp: Option<std::net::TcpListener>,
+    tcp: Vec<std::net::TcpListener>,
     tls: Option<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
 }
 
@@ -115,7 +115,10 @@ impl RelayServer {
     /// stays on one core.
     pub async fn start(config: ShellConfig, shutdown: CancellationToken) -> io::Result<RelayServer> {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
-        let (mut sockets, port, tcp_port) = bind_udp_and_tcp(config.listen, workers)?;
+        let (mut sockets, port, tcp_port, ips) = bind_udp_and_tcp(config.listen, workers)?;
+        let mut config = config;
+        // Relayed addresses of the other family come from the addresses listened on.
+        config.relay.relay_ips = ips;
         let mut tls_port = None;
         if let Some((addr, tls)) = &config.tls {
             let listener = std::net::TcpListener::bind(addr)?;
@@ -204,7 +207,7 @@ fn run_worker(
         let registered = (|| -> io::Result<_> {
             let udp: Vec<Arc<UdpSocket>> =
                 sockets.udp.into_iter().map(UdpSocket::from_std).map(|s| s.map(Arc::new)).collect::<Result<_, _>>()?;
-            let tcp = sockets.tcp.map(TcpListener::from_std).transpose()?;
+            let tcp: Vec<TcpListener> = sockets.tcp.into_iter().map(TcpListener::from_std).collect::<Result<_, _>>()?;
             let tls = match sockets.tls {
                 Some((listener, config)) => Some((TcpListener::from_std(listener)?, tokio_rustls::TlsAcceptor::from(config))),
                 None => None,
@@ -225,7 +228,7 @@ fn run_worker(
         for socket in udp {
             shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(serve_udp(worker.clone(), socket)));
         }
-        if let Some(tcp) = tcp {
+        for tcp in tcp {
             shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tcp(worker.clone(), tcp)));
         }
         if let Some((listener, acceptor)) = tls {
@@ -253,7 +256,9 @@ fn listen_ips(listen: SocketAddr) -> io::Result<Vec<IpAddr>> {
     let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()?
         .into_iter()
         .map(|i| i.ip())
-        .filter(|ip| ip.is_ipv4() == listen.is_ipv4() && !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        // Both families, so IPv4 and IPv6 clients are served at once; link-local addresses need
+        // a scope and are of no use to a relay.
+        .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
         .collect();
     ips.sort();
     ips.dedup();
@@ -433,11 +438,11 @@ async fn expire(shared: Arc<Shared>) {
 /// How many ports to try when the configuration says port 0.
 const FREE_PORT_ATTEMPTS: usize = 100;
 
-/// Binds the UDP sockets (one per worker and local address) and the TCP listener on one port.
-/// With port 0 the kernel picks the UDP port, and TCP may find that number taken (a busy
-/// machine holds many ports in TIME_WAIT), so it tries again with a new port until one is free
-/// for both.
-fn bind_udp_and_tcp(listen: SocketAddr, workers: usize) -> io::Result<(Vec<WorkerSockets>, u16, u16)> {
+/// Binds the UDP sockets (one per worker and local address) and the TCP listeners on one port,
+/// and returns the local addresses listened on. With port 0 the kernel picks the UDP port, and
+/// TCP may find that number taken (a busy machine holds many ports in TIME_WAIT), so it tries
+/// again with a new port until one is free for all.
+fn bind_udp_and_tcp(listen: SocketAddr, workers: usize) -> io::Result<(Vec<WorkerSockets>, u16, u16, Vec<IpAddr>)> {
     let attempts = if listen.port() == 0 { FREE_PORT_ATTEMPTS } else { 1 };
     let ips = listen_ips(listen)?;
     retry_while_in_use(attempts, || bind_all_on_one_port(&ips, listen, workers))
@@ -455,21 +460,67 @@ fn retry_while_in_use<T>(attempts: usize, mut bind: impl FnMut() -> io::Result<T
     result
 }
 
-fn bind_all_on_one_port(ips: &[IpAddr], listen: SocketAddr, workers: usize) -> io::Result<(Vec<WorkerSockets>, u16, u16)> {
+fn bind_all_on_one_port(
+    ips: &[IpAddr],
+    listen: SocketAddr,
+    workers: usize,
+) -> io::Result<(Vec<WorkerSockets>, u16, u16, Vec<IpAddr>)> {
     let mut sockets: Vec<WorkerSockets> = (0..workers).map(|_| WorkerSockets::default()).collect();
     let mut port = listen.port();
+    let mut bound = Vec::new();
     for &ip in ips {
         for worker in &mut sockets {
-            let socket = bind_shared_udp(SocketAddr::new(ip, port))?;
+            let socket = match bind_shared_udp(SocketAddr::new(ip, port)) {
+                Ok(socket) => socket,
+                // An interface address not usable yet (IPv6 duplicate address detection, say)
+                // is left out rather than failing the relay, when listening on every address.
+                Err(error) if error.kind() == io::ErrorKind::AddrNotAvailable && listen.ip().is_unspecified() => {
+                    tracing::warn!(%ip, %error, "not relaying on this address");
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
             port = socket.local_addr()?.port();
             worker.udp.push(socket);
+            if !bound.contains(&ip) {
+                bound.push(ip);
+            }
         }
     }
-    let tcp = std::net::TcpListener::bind(SocketAddr::new(listen.ip(), port))?;
-    let tcp_port = tcp.local_addr()?.port();
-    tcp.set_nonblocking(true)?;
-    sockets[0].tcp = Some(tcp);
-    Ok((sockets, port, tcp_port))
+    let ips = bound;
+    // An unspecified address listens on both families: one wildcard listener for each.
+    let tcp_ips: Vec<IpAddr> = if listen.ip().is_unspecified() {
+        let mut families = Vec::new();
+        if ips.iter().any(IpAddr::is_ipv4) {
+            families.push(IpAddr::from([0u8; 4]));
+        }
+        if ips.iter().any(IpAddr::is_ipv6) {
+            families.push(IpAddr::from([0u16; 8]));
+        }
+        families
+    } else {
+        vec![listen.ip()]
+    };
+    let mut tcp_port = port;
+    for ip in tcp_ips {
+        let tcp = bind_tcp(SocketAddr::new(ip, port))?;
+        tcp_port = tcp.local_addr()?.port();
+        sockets[0].tcp.push(tcp);
+    }
+    Ok((sockets, port, tcp_port, ips))
+}
+
+/// A non-blocking TCP listener; an IPv6 one takes IPv6 only, beside its IPv4 twin.
+fn bind_tcp(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
 }
 
 /// ICMP-induced errors on unconnected UDP sockets say nothing about the socket itself.
@@ -513,13 +564,24 @@ mod tests {
     #[test]
     fn port_zero_retries_until_udp_and_tcp_share_a_free_port() {
         let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let (sockets, udp, tcp) = bind_udp_and_tcp(listen, 2).unwrap();
+        let (sockets, udp, tcp, _) = bind_udp_and_tcp(listen, 2).unwrap();
         assert_eq!(udp, tcp);
         assert_eq!(sockets[1].udp[0].local_addr().unwrap().port(), udp);
         // The port a fixed configuration names is not retried: someone else holds its TCP side.
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let fixed = SocketAddr::new(listen.ip(), taken.local_addr().unwrap().port());
         assert_eq!(bind_udp_and_tcp(fixed, 1).err().map(|e| e.kind()), Some(io::ErrorKind::AddrInUse));
+    }
+
+    #[test]
+    fn an_unspecified_address_listens_on_both_families() {
+        let (sockets, port, tcp_port, ips) = bind_udp_and_tcp("0.0.0.0:0".parse().unwrap(), 1).unwrap();
+        assert_eq!(port, tcp_port);
+        assert!(ips.contains(&"127.0.0.1".parse().unwrap()) && ips.contains(&"::1".parse().unwrap()), "{ips:?}");
+        let udp: Vec<SocketAddr> = sockets[0].udp.iter().map(|s| s.local_addr().unwrap()).collect();
+        assert!(udp.contains(&SocketAddr::new("::1".parse().unwrap(), port)), "{udp:?}");
+        let tcp: Vec<SocketAddr> = sockets[0].tcp.iter().map(|s| s.local_addr().unwrap()).collect();
+        assert_eq!(tcp, vec![SocketAddr::from(([0, 0, 0, 0], port)), SocketAddr::new("::".parse().unwrap(), port)]);
     }
 
     #[test]
