@@ -1,7 +1,8 @@
 //! The built-in STUN/TURN relay against independent peers from Debian's coturn package:
 //! `turnutils_uclient` allocates and relays over UDP and TCP with credentials from
 //! `GET /voice/ice-servers`, and gets the refusals the relay promises; `turnutils_stunclient`
-//! gets its mapped address. Peers that must be refused are only ever named in control messages.
+//! gets its mapped address; aioice (Debian's python3-aioice), a TURN client from another code
+//! base, relays too. Peers that must be refused are only ever named in control messages.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -113,6 +114,37 @@ async fn one_relay_on_every_address_serves_ipv4_and_ipv6_clients() {
                 "{server} {transport:?}: {text}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn aioice_a_turn_client_from_another_code_base_relays_over_udp_and_tcp() {
+    let peer = start_echo_peer().await;
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/peers/aioice_turn.py");
+    for transport in ["udp", "tcp"] {
+        let run = Command::new("/usr/bin/python3")
+            .args([
+                script,
+                "127.0.0.1",
+                &port.to_string(),
+                &username,
+                &password,
+                "127.0.0.1",
+                &peer.port.to_string(),
+                transport,
+                "10",
+            ])
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(30), run).await.expect("aioice finishes").unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "these tests need Debian's python3-aioice (scripts/test installs it): {text}");
+        let result: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap_or_else(|_| panic!("{text}"));
+        assert_eq!(result["echoed"], 10, "{transport}: {text}");
+        assert!(result["relayed"].as_str().unwrap().starts_with("127.0.0.1:"), "{transport}: {text}");
     }
 }
 
