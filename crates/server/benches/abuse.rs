@@ -4,15 +4,15 @@
 //! that would otherwise stop the abuse before it could be measured. Run with
 //! `cargo bench --bench abuse`.
 
-use std::path::Path;
-use std::process::Stdio;
+mod support;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+
+use support::{Server, general, register, rss_mib, start_server};
 
 /// Sessions that hold the messages.
 const SESSIONS: usize = 40;
@@ -22,37 +22,6 @@ const MESSAGES: usize = 1_000;
 const LOGINS: usize = 1_000;
 const WAVE: usize = 50;
 
-async fn start_server(data_dir: &Path, env: &[(&str, &str)]) -> (Child, String, u32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
-        .args(["--listen", "127.0.0.1:0", "--log", "warn,cromulent::app=info"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("CROMULENT_LOG_FORMAT", "json")
-        .env("CROMULENT_TURN_PROVIDER", "none")
-        .envs(env.iter().copied())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start cromulent");
-    let pid = child.id().expect("running");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server logs its address");
-        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr, pid)
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-    line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
-}
-
 async fn settled_rss(pid: u32) -> f64 {
     tokio::time::sleep(Duration::from_secs(2)).await;
     rss_mib(pid)
@@ -60,24 +29,12 @@ async fn settled_rss(pid: u32) -> f64 {
 
 async fn replay_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, pid) =
-        start_server(dir.path(), &[("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000"), ("CROMULENT_CHAT_MESSAGE_BURST", "1000000")])
-            .await;
+    let limits = [("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000"), ("CROMULENT_CHAT_MESSAGE_BURST", "1000000")];
+    let Server { mut child, addr, pid } =
+        start_server(dir.path(), &[&[("CROMULENT_TURN_PROVIDER", "none")][..], &limits].concat()).await;
     let http = reqwest::Client::new();
-    let auth: Value = http
-        .post(format!("http://{addr}/api/v1/auth/register"))
-        .json(&json!({"username": "poster", "password": "benchmark password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = auth["token"].as_str().unwrap().to_owned();
-    let channels: Value =
-        http.get(format!("http://{addr}/api/v1/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let general =
-        channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
+    let token = register(&http, &addr, "poster").await;
+    let general = general(&http, &addr, &token).await;
     let before = settled_rss(pid).await;
     // Forty sessions that then drop their connections: each stays resumable, holding its replay
     // buffer, for the resume window.
@@ -109,7 +66,8 @@ async fn replay_memory() {
 
 async fn failed_logins() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, pid) = start_server(dir.path(), &[("CROMULENT_AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")]).await;
+    let env = [("CROMULENT_TURN_PROVIDER", "none"), ("CROMULENT_AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")];
+    let Server { mut child, addr, pid } = start_server(dir.path(), &env).await;
     let http = reqwest::Client::new();
     let before = settled_rss(pid).await;
     let (mut refused, mut busy) = (0, 0);

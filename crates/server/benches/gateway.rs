@@ -3,17 +3,17 @@
 //! server's CPU time per delivered event and its memory per idle connection. Run with
 //! `cargo bench --bench gateway`.
 
-use std::path::Path;
-use std::process::Stdio;
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
+
+use support::{cpu_secs, general, register, rss_kib, start_server};
 
 /// Client counts to measure, each with the pause between posts: a steady chat rate rather than
 /// a burst (100 messages/s, and 10/s to 5,000 clients).
@@ -22,76 +22,29 @@ const RUNS: [(usize, Duration); 3] =
 /// Messages posted per run.
 const MESSAGES: usize = 200;
 
-struct Server {
-    child: Child,
-    addr: String,
-    pid: u32,
-}
-
-async fn start_server(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
-        .args(["--listen", "127.0.0.1:0", "--log", "info"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("CROMULENT_LOG_FORMAT", "json")
-        .env("CROMULENT_TURN_LISTEN", "127.0.0.1:0")
-        .env("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "600000")
-        .env("CROMULENT_GATEWAY_SEND_QUEUE_FRAMES", "4096")
-        .env("CROMULENT_GATEWAY_MAX_SESSIONS_PER_USER", "10000")
-        // One poster sends far faster than a person; the benchmark measures fan-out, not the limit.
-        .env("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000")
-        .env("CROMULENT_CHAT_MESSAGE_BURST", "1000000")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start cromulent");
-    let pid = child.id().expect("running");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server logs its address");
-        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, addr, pid }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("procfs");
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 async fn run(clients: usize, post_every: Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_server(dir.path()).await;
+    let mut server = start_server(
+        dir.path(),
+        &[
+            ("CROMULENT_TURN_LISTEN", "127.0.0.1:0"),
+            ("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "600000"),
+            ("CROMULENT_GATEWAY_SEND_QUEUE_FRAMES", "4096"),
+            ("CROMULENT_GATEWAY_MAX_SESSIONS_PER_USER", "10000"),
+            // One poster sends far faster than a person; the benchmark measures fan-out, not the limit.
+            ("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000"),
+            ("CROMULENT_CHAT_MESSAGE_BURST", "1000000"),
+        ],
+    )
+    .await;
     let http = reqwest::Client::new();
     let api = |path: &str| format!("http://{}/api/v1{path}", server.addr);
-    let auth: Value = http
-        .post(api("/auth/register"))
-        .json(&json!({"username": "bench", "password": "benchmark password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = auth["token"].as_str().unwrap().to_owned();
-    let channels: Value = http.get(api("/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let general =
-        channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
+    let token = register(&http, &server.addr, "bench").await;
+    let general = general(&http, &server.addr, &token).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = rss_kib(server.pid);
 

@@ -5,94 +5,25 @@
 //! `cargo bench --bench soak`; `SOAK_SECS`, `SOAK_CLIENTS`, `SOAK_POSTERS`, `SOAK_RATE` and
 //! `SOAK_RECONNECTERS` change the defaults (600 s, 1,000, 20, 5/s, 100).
 
+mod support;
+
 use std::collections::HashSet;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use support::{cpu_secs, general, register, rss_mib, start_server};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-    pid: u32,
-}
-
-async fn start_server(data_dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
-        .args(["--listen", "127.0.0.1:0", "--log", "warn,cromulent::app=info"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("CROMULENT_LOG_FORMAT", "json")
-        .env("CROMULENT_TURN_PROVIDER", "none")
-        // Clients here do not heartbeat; everything else keeps its default.
-        .env("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "3600000")
-        // One account holds every listening session, and posters post faster than people.
-        .env("CROMULENT_GATEWAY_MAX_SESSIONS_PER_USER", "10000")
-        .env("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000")
-        .env("CROMULENT_CHAT_MESSAGE_BURST", "1000000")
-        .env("CROMULENT_AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "100000")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start cromulent");
-    let pid = child.id().expect("running");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server logs its address");
-        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if !line.contains("\"listening\"") {
-                eprintln!("server: {line}");
-            }
-        }
-    });
-    Server { child, addr, pid }
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-    line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
-}
-
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("procfs");
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-async fn register(http: &reqwest::Client, addr: &str, name: &str) -> String {
-    let auth: Value = http
-        .post(format!("http://{addr}/api/v1/auth/register"))
-        .json(&json!({"username": name, "password": "benchmark password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    auth["token"].as_str().unwrap().to_owned()
 }
 
 /// Opens a socket and reads `hello`.
@@ -187,24 +118,27 @@ async fn soak() {
         "soak: {clients} clients for {secs} s, {posters} posting {rate}/s each to one channel, {reconnecters} reconnecting at random"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_server(dir.path()).await;
+    let mut server = start_server(
+        dir.path(),
+        &[
+            ("CROMULENT_TURN_PROVIDER", "none"),
+            // Clients here do not heartbeat; everything else keeps its default.
+            ("CROMULENT_GATEWAY_HEARTBEAT_INTERVAL_MS", "3600000"),
+            // One account holds every listening session, and posters post faster than people.
+            ("CROMULENT_GATEWAY_MAX_SESSIONS_PER_USER", "10000"),
+            ("CROMULENT_CHAT_MESSAGES_PER_10S", "1000000"),
+            ("CROMULENT_CHAT_MESSAGE_BURST", "1000000"),
+            ("CROMULENT_AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "100000"),
+        ],
+    )
+    .await;
     let http = reqwest::Client::new();
     let listener_token = register(&http, &server.addr, "listener").await;
     let mut poster_tokens = Vec::new();
     for n in 0..posters {
         poster_tokens.push(register(&http, &server.addr, &format!("poster{n}")).await);
     }
-    let channels: Value = http
-        .get(format!("http://{}/api/v1/channels", server.addr))
-        .bearer_auth(&listener_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let general =
-        channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned();
+    let general = general(&http, &server.addr, &listener_token).await;
 
     let base = Instant::now();
     let done = Arc::new(AtomicBool::new(false));

@@ -4,30 +4,26 @@
 //! from another address takes to allocate over TCP while one source holds its maximum. Run with
 //! `cargo bench --bench strangers`.
 
+mod support;
+
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use stun_types::attribute::{Nonce, Realm, Username};
 use stun_types::message::{
     BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
 };
 use stun_types::prelude::*;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::process::Command;
 use turn_types::attribute::RequestedTransport;
 use turn_types::message::ALLOCATE;
 
+use support::{Server, register, rss_mib, start_server};
+
 const SOURCES: u8 = 125;
 const PER_SOURCE: usize = 32;
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-    line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
-}
 
 async fn connect_from(source: [u8; 4], to: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
@@ -79,40 +75,12 @@ async fn allocate(relay: SocketAddr, source: [u8; 4], username: &str, password: 
 
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
-        .args(["--listen", "127.0.0.1:0", "--log", "warn,cromulent::app=info"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("CROMULENT_LOG_FORMAT", "json")
-        .env("CROMULENT_TURN_LISTEN", "127.0.0.1:0")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start cromulent");
-    let pid = child.id().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server logs its address");
-        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let Server { mut child, addr, pid } = start_server(dir.path(), &[("CROMULENT_TURN_LISTEN", "127.0.0.1:0")]).await;
     let http = reqwest::Client::new();
-    let auth: Value = http
-        .post(format!("http://{addr}/api/v1/auth/register"))
-        .json(&json!({"username": "amy", "password": "benchmark password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = auth["token"].as_str().unwrap();
+    let token = register(&http, &addr, "amy").await;
     let ice: Value = http
         .get(format!("http://{addr}/api/v1/voice/ice-servers"))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

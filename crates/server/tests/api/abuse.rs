@@ -184,7 +184,6 @@ async fn a_retried_send_returns_the_first_message_instead_of_posting_twice() {
 
 #[tokio::test]
 async fn failed_logins_cannot_grow_the_servers_memory() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
@@ -199,14 +198,7 @@ async fn failed_logins_cannot_grow_the_servers_memory() {
         .spawn()
         .unwrap();
     let pid = child.id().unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("the server logs its address");
-        let entry: Value = serde_json::from_str(&line).unwrap();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let (addr, mut lines) = crate::helpers::listening_address(&mut child).await;
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let rss_mib = || {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -235,6 +235,22 @@ impl TestApp {
     }
 }
 
+/// Reads the log of a `cromulent` child (JSON on stderr) until it says where it listens; returns
+/// that address and the rest of the log.
+pub async fn listening_address(
+    child: &mut tokio::process::Child,
+) -> (String, tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    loop {
+        let line = lines.next_line().await.unwrap().expect("the server logs its address");
+        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
+        if entry["fields"]["message"] == "listening" {
+            return (entry["fields"]["addr"].as_str().unwrap().to_owned(), lines);
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();

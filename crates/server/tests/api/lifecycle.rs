@@ -40,7 +40,6 @@ async fn shutdown_closes_gateway_sockets_with_going_away() {
 
 #[tokio::test]
 async fn sigterm_stops_the_binary_cleanly() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
@@ -51,14 +50,7 @@ async fn sigterm_stops_the_binary_cleanly() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("the server logs its address");
-        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let (addr, mut lines) = crate::helpers::listening_address(&mut child).await;
     let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let status = tokio::process::Command::new("kill").args(["-TERM", &child.id().unwrap().to_string()]).status().await.unwrap();

@@ -182,7 +182,6 @@ async fn postgresql_going_away_answers_unavailable_and_comes_back_by_itself() {
 
 #[tokio::test]
 async fn a_full_disk_answers_insufficient_storage_and_keeps_what_was_acknowledged() {
-    use tokio::io::AsyncBufReadExt;
     // The server runs with its data directory on a 1 MiB tmpfs of its own: a mount namespace
     // (unshare) needs no privileges beyond what the test already has.
     let dir = tempfile::tempdir().unwrap();
@@ -199,14 +198,7 @@ async fn a_full_disk_answers_insufficient_storage_and_keeps_what_was_acknowledge
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("the server logs its address");
-        let entry: Value = serde_json::from_str(&line).unwrap_or_default();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["addr"].as_str().unwrap().to_owned();
-        }
-    };
+    let (addr, mut lines) = crate::helpers::listening_address(&mut child).await;
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let http = reqwest::Client::new();
     let api = |path: &str| format!("http://{addr}/api/v1{path}");
