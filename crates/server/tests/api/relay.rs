@@ -102,12 +102,26 @@ async fn uclient_relays_over_udp_and_tcp_with_credentials_from_the_api() {
 #[tokio::test]
 async fn one_relay_on_every_address_serves_ipv4_and_ipv6_clients() {
     let peer = start_echo_peer().await;
-    let app = relay_app(|c| c.turn.listen = "0.0.0.0:0".parse().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let app = relay_app(|c| {
+        c.turn.listen = "0.0.0.0:0".parse().unwrap();
+        c.turn.tls_listen = "0.0.0.0:0".parse().unwrap();
+        c.turn.tls_cert = cert;
+        c.turn.tls_key = key;
+    })
+    .await;
     let amy = app.register("amy").await;
     let (port, username, password) = issued(&app, &amy).await;
+    let tls_port = app.relay_ports.unwrap().tls.unwrap();
     // A client over IPv6 gets an IPv4 relayed address by default, so it reaches the IPv4 peer.
     for server in ["127.0.0.1", "::1"] {
-        for transport in [&["-n", "10"][..], &["-t", "-n", "10"][..]] {
+        for (port, transport) in
+            [(port, &["-n", "10"][..]), (port, &["-t", "-n", "10"][..]), (tls_port, &["-t", "-S", "-n", "10"][..])]
+        {
             let (ok, text) = uclient_to(server, port, "127.0.0.1", peer.port, transport, &username, &password).await;
             assert!(
                 ok && text.contains("tot_recv_msgs=10") && text.contains("Total lost packets 0"),

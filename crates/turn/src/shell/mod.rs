@@ -106,7 +106,7 @@ pub struct RelayServer {
 struct WorkerSockets {
     udp: Vec<std::net::UdpSocket>,
     tcp: Vec<std::net::TcpListener>,
-    tls: Option<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
+    tls: Vec<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
 }
 
 impl RelayServer {
@@ -117,15 +117,15 @@ impl RelayServer {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
         let (mut sockets, port, tcp_port, ips) = bind_udp_and_tcp(config.listen, workers)?;
         let mut config = config;
-        // Relayed addresses of the other family come from the addresses listened on.
-        config.relay.relay_ips = ips;
         let mut tls_port = None;
         if let Some((addr, tls)) = &config.tls {
-            let listener = std::net::TcpListener::bind(addr)?;
-            listener.set_nonblocking(true)?;
-            tls_port = Some(listener.local_addr()?.port());
-            sockets[0].tls = Some((listener, tls.clone()));
+            let attempts = if addr.port() == 0 { FREE_PORT_ATTEMPTS } else { 1 };
+            let (listeners, port) = retry_while_in_use(attempts, || bind_tcp_listeners(*addr, &ips))?;
+            tls_port = Some(port);
+            sockets[0].tls = listeners.into_iter().map(|listener| (listener, tls.clone())).collect();
         }
+        // Relayed addresses of the other family come from the addresses listened on.
+        config.relay.relay_ips = ips;
         if config.relay.peer_policy.allows_loopback() {
             tracing::warn!(
                 "turn.allow_loopback_peers is on: the relay will reach this host's own services; never use this in production"
@@ -208,10 +208,11 @@ fn run_worker(
             let udp: Vec<Arc<UdpSocket>> =
                 sockets.udp.into_iter().map(UdpSocket::from_std).map(|s| s.map(Arc::new)).collect::<Result<_, _>>()?;
             let tcp: Vec<TcpListener> = sockets.tcp.into_iter().map(TcpListener::from_std).collect::<Result<_, _>>()?;
-            let tls = match sockets.tls {
-                Some((listener, config)) => Some((TcpListener::from_std(listener)?, tokio_rustls::TlsAcceptor::from(config))),
-                None => None,
-            };
+            let tls: Vec<(TcpListener, tokio_rustls::TlsAcceptor)> = sockets
+                .tls
+                .into_iter()
+                .map(|(listener, config)| Ok((TcpListener::from_std(listener)?, tokio_rustls::TlsAcceptor::from(config))))
+                .collect::<io::Result<_>>()?;
             Ok((udp, tcp, tls))
         })();
         let (udp, tcp, tls) = match registered {
@@ -231,7 +232,7 @@ fn run_worker(
         for tcp in tcp {
             shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tcp(worker.clone(), tcp)));
         }
-        if let Some((listener, acceptor)) = tls {
+        for (listener, acceptor) in tls {
             shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_tls(
                 worker.clone(),
                 listener,
@@ -488,8 +489,15 @@ fn bind_all_on_one_port(
         }
     }
     let ips = bound;
-    // An unspecified address listens on both families: one wildcard listener for each.
-    let tcp_ips: Vec<IpAddr> = if listen.ip().is_unspecified() {
+    let (tcp, tcp_port) = bind_tcp_listeners(SocketAddr::new(listen.ip(), port), &ips)?;
+    sockets[0].tcp = tcp;
+    Ok((sockets, port, tcp_port, ips))
+}
+
+/// TCP listeners on `listen`; an unspecified address listens on both families of `ips`, with
+/// one wildcard listener for each on one port.
+fn bind_tcp_listeners(listen: SocketAddr, ips: &[IpAddr]) -> io::Result<(Vec<std::net::TcpListener>, u16)> {
+    let addresses: Vec<IpAddr> = if listen.ip().is_unspecified() {
         let mut families = Vec::new();
         if ips.iter().any(IpAddr::is_ipv4) {
             families.push(IpAddr::from([0u8; 4]));
@@ -501,13 +509,14 @@ fn bind_all_on_one_port(
     } else {
         vec![listen.ip()]
     };
-    let mut tcp_port = port;
-    for ip in tcp_ips {
-        let tcp = bind_tcp(SocketAddr::new(ip, port))?;
-        tcp_port = tcp.local_addr()?.port();
-        sockets[0].tcp.push(tcp);
+    let mut port = listen.port();
+    let mut listeners = Vec::new();
+    for ip in addresses {
+        let listener = bind_tcp(SocketAddr::new(ip, port))?;
+        port = listener.local_addr()?.port();
+        listeners.push(listener);
     }
-    Ok((sockets, port, tcp_port, ips))
+    Ok((listeners, port))
 }
 
 /// A non-blocking TCP listener; an IPv6 one takes IPv6 only, beside its IPv4 twin.
