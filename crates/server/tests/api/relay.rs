@@ -82,6 +82,15 @@ async fn uclient_to(
     (output.status.success(), text)
 }
 
+/// A self-signed certificate for `localhost` and its key, as PEM files in `dir`.
+fn self_signed_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -103,10 +112,7 @@ async fn uclient_relays_over_udp_and_tcp_with_credentials_from_the_api() {
 async fn one_relay_on_every_address_serves_ipv4_and_ipv6_clients() {
     let peer = start_echo_peer().await;
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = self_signed_certificate(dir.path());
     let app = relay_app(|c| {
         c.turn.listen = "0.0.0.0:0".parse().unwrap();
         c.turn.tls_listen = "0.0.0.0:0".parse().unwrap();
@@ -278,10 +284,7 @@ async fn the_eleventh_allocation_of_one_user_gets_486_and_uclient_sees_it() {
 async fn uclient_relays_over_tls_when_a_certificate_is_configured() {
     let peer = start_echo_peer().await;
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = self_signed_certificate(dir.path());
     let app = relay_app(|c| {
         c.turn.tls_cert = cert;
         c.turn.tls_key = key;
