@@ -156,11 +156,13 @@ impl App {
         let App { state, listener } = self;
         let shutdown = state.shutdown.clone();
         let tidy = tokio::spawn(tidy(state.chat.clone(), shutdown.clone()));
+        let heap = tokio::spawn(crate::heap::give_back_freed_memory(shutdown.clone()));
         tracing::info!(addr = %listener.local_addr()?, backend = ?state.chat.store().backend(), "listening");
         let router = crate::http::router(state.clone());
         crate::http::listener::serve(listener, router, shutdown.clone()).await;
         shutdown.cancel();
         let _ = tidy.await;
+        let _ = heap.await;
         // Gateway tasks were told to close by the token; let them finish their last op and
         // send their close frame before the pool goes away under them.
         state.connections.close();

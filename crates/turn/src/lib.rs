@@ -2,6 +2,8 @@
 //! credentials, stateless nonces, a default-deny peer policy and quotas: a sans-IO core
 //! ([`relay::Relay`]) and a thin tokio shell ([`shell::RelayServer`]).
 
+#![forbid(unsafe_code)]
+
 pub mod counters;
 pub mod credential;
 pub mod framing;

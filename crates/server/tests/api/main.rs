@@ -12,5 +12,6 @@ mod lifecycle;
 mod messages;
 mod outage;
 mod relay;
+mod strangers;
 mod turn;
 mod voice;
