@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::builtin_relay::{self, BuiltinRelay, RelayError};
 use crate::config::{Config, TurnConfig, TurnProvider};
 use crate::domain::id::IdGenerator;
+use crate::http::listener::Front;
 use crate::hub::{Hub, HubLimits};
 use crate::service::{self, Chat, Voice};
 use crate::store::{Store, StoreError};
@@ -45,6 +46,9 @@ pub enum AppError {
     /// The built-in relay could not start.
     #[error(transparent)]
     Relay(#[from] RelayError),
+    /// HTTPS could not start.
+    #[error("HTTPS could not start: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// Creating the data directory or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -71,6 +75,12 @@ impl AppState {
     /// Creates the data directory, starts the built-in relay if configured, opens and migrates
     /// the database, and seeds default channels.
     pub async fn open(config: Config) -> Result<AppState, AppError> {
+        AppState::open_serving(config, None).await
+    }
+
+    /// [`AppState::open`] for a server whose HTTPS port `web_port` also carries TURN, which the
+    /// ICE servers then name.
+    pub async fn open_serving(config: Config, web_port: Option<u16>) -> Result<AppState, AppError> {
         config.validate()?;
         create_private_dir(&config.data_dir)?;
         let shutdown = CancellationToken::new();
@@ -87,7 +97,7 @@ impl AppState {
             max_sessions_per_user: config.gateway.max_sessions_per_user as usize,
         });
         let ids = IdGenerator::starting_after(store.max_id().await?);
-        let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref()), config.turn.stun_urls.clone());
+        let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref(), web_port), config.turn.stun_urls.clone());
         let voice = Voice::new(config.voice.clone(), ice);
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice);
         chat.create_default_channels().await?;
@@ -122,12 +132,38 @@ impl AppState {
 pub struct App {
     state: AppState,
     listener: TcpListener,
+    /// HTTPS and the relay's share of the port, when TLS is on.
+    front: Front,
+    /// `http.redirect_listen`, bound.
+    redirect: Option<TcpListener>,
 }
 
 impl App {
-    /// Opens everything and binds to `listener` (port 0 works: see [`App::local_addr`]).
+    /// Opens everything and binds to `listener` (port 0 works: see [`App::local_addr`]). With
+    /// TLS on, `listener` serves HTTPS and the built-in relay's TURN over TCP and TLS too.
     pub async fn build(config: Config, listener: TcpListener) -> Result<App, AppError> {
-        Ok(App { state: AppState::open(config).await?, listener })
+        let web_port = config.tls.enabled().then(|| listener.local_addr().map(|a| a.port())).transpose()?;
+        let state = AppState::open_serving(config, web_port).await?;
+        let stop_on_error = state.shutdown.clone().drop_guard();
+        let tls = crate::tls::start(&state.config.tls, &state.config.data_dir, state.shutdown.clone()).await?;
+        let relay = match (&tls, &state.relay) {
+            (Some(_), Some(relay)) => Some(relay.door()),
+            _ => None,
+        };
+        let redirect =
+            match state.config.http.redirect_listen {
+                Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot listen on {addr} (http.redirect_listen): {e}"))
+                })?),
+                None => None,
+            };
+        stop_on_error.disarm();
+        Ok(App { state, listener, front: Front { tls, relay }, redirect })
+    }
+
+    /// Where `http.redirect_listen` is bound, when it is set.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address actually bound.
@@ -153,14 +189,24 @@ impl App {
     /// Serves until the shutdown token is cancelled: stops accepting, closes gateway sockets with
     /// close code 1001, waits for requests in flight, then closes the database.
     pub async fn run(self) -> Result<(), AppError> {
-        let App { state, listener } = self;
+        let App { state, listener, front, redirect } = self;
         let shutdown = state.shutdown.clone();
         let tidy = tokio::spawn(tidy(state.chat.clone(), shutdown.clone()));
         let heap = tokio::spawn(crate::heap::give_back_freed_memory(shutdown.clone()));
-        tracing::info!(addr = %listener.local_addr()?, backend = ?state.chat.store().backend(), "listening");
+        let addr = listener.local_addr()?;
+        let https = front.tls.is_some();
+        tracing::info!(%addr, https, backend = ?state.chat.store().backend(), "listening");
+        let redirect = redirect.map(|redirect| {
+            tracing::info!(addr = %redirect.local_addr().map(|a| a.to_string()).unwrap_or_default(), "redirecting plain HTTP to HTTPS");
+            let router = crate::http::redirect::router(addr.port());
+            tokio::spawn(crate::http::listener::serve(redirect, router, Front::default(), shutdown.clone()))
+        });
         let router = crate::http::router(state.clone());
-        crate::http::listener::serve(listener, router, shutdown.clone()).await;
+        crate::http::listener::serve(listener, router, front, shutdown.clone()).await;
         shutdown.cancel();
+        if let Some(redirect) = redirect {
+            let _ = redirect.await;
+        }
         let _ = tidy.await;
         let _ = heap.await;
         // Gateway tasks were told to close by the token; let them finish their last op and
@@ -180,11 +226,12 @@ impl App {
 
 /// The ICE servers clients get, as `turn.provider` says: the built-in relay (named by the
 /// host each client used, unless `turn.public_host`), an external coturn, Metered, or STUN only.
-fn ice_provider(turn: &TurnConfig, relay: Option<&BuiltinRelay>) -> Box<dyn IceProvider> {
+fn ice_provider(turn: &TurnConfig, relay: Option<&BuiltinRelay>, web_port: Option<u16>) -> Box<dyn IceProvider> {
     let ttl_secs = turn.credential_ttl_secs as i64;
     match (turn.provider, relay) {
         (TurnProvider::Builtin, Some(relay)) => {
-            Box::new(Builtin::new(relay.secret.clone(), relay.ports, RequestHost::parse(&turn.public_host), ttl_secs))
+            let ports = RelayPorts { web: web_port, ..relay.ports };
+            Box::new(Builtin::new(relay.secret.clone(), ports, RequestHost::parse(&turn.public_host), ttl_secs))
         }
         (TurnProvider::Coturn, _) => {
             Box::new(Coturn::new(turn.secret.clone(), turn.urls.clone(), turn.stun_urls.clone(), ttl_secs))
@@ -211,7 +258,7 @@ async fn tidy(chat: Chat, shutdown: CancellationToken) {
 }
 
 /// Creates `dir` readable by the server's user only, since it holds the database and secrets.
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -58,7 +58,7 @@ pub async fn start(turn: &TurnConfig, data_dir: &Path, shutdown: CancellationTok
     };
     let streams = StreamLimits { per_source: turn.max_connections_per_ip as usize, ..StreamLimits::default() };
     let server = RelayServer::start(ShellConfig { listen: turn.listen, tls, relay, streams }, shutdown).await?;
-    let ports = RelayPorts { udp_tcp: server.udp_port(), tls: server.tls_port() };
+    let ports = RelayPorts { udp_tcp: server.udp_port(), tls: server.tls_port(), web: None };
     Ok(Some(BuiltinRelay { server: Arc::new(server), secret, ports }))
 }
 

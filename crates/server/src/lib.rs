@@ -17,6 +17,7 @@ pub mod hub;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod voice;
 
 pub use app::{App, AppState};

@@ -13,17 +13,24 @@ pub struct Key {
 }
 
 /// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
-const SECTIONS: [&str; 6] = ["http", "auth", "gateway", "chat", "voice", "turn"];
+const SECTIONS: [&str; 7] = ["http", "tls", "auth", "gateway", "chat", "voice", "turn"];
 
 /// Every key, in file order. A test checks this list against [`Config`] and the docs.
 pub const KEYS: &[Key] = &[
-    Key { name: "listen", about: "HTTP address for the web client, REST API and gateway" },
+    Key { name: "listen", about: "HTTP address for the web client, REST API and gateway; with [tls] and unset: 0.0.0.0:443" },
     Key { name: "data_dir", about: "directory for the SQLite database and other state" },
     Key { name: "database_url", about: "sqlite://PATH or postgres://USER:PASS@HOST/DB; empty: SQLite file in data_dir" },
     Key { name: "log", about: "log filter in RUST_LOG syntax, e.g. \"info,cromulent=debug\"" },
     Key { name: "log_format", about: "\"pretty\" or \"json\"" },
     Key { name: "http.max_body_bytes", about: "largest accepted request body in bytes" },
     Key { name: "http.allowed_origins", about: "extra origins allowed to use the gateway and session cookie" },
+    Key { name: "http.redirect_listen", about: "with TLS: plain-HTTP address that redirects to HTTPS, e.g. 0.0.0.0:80" },
+    Key { name: "tls.cert", about: "PEM certificate chain for HTTPS; reloaded when it changes or on SIGHUP" },
+    Key { name: "tls.key", about: "PEM private key for tls.cert" },
+    Key { name: "tls.acme_domains", about: "get HTTPS certificates for these names by ACME (TLS-ALPN-01)" },
+    Key { name: "tls.acme_contact", about: "ACME account contact, e.g. \"mailto:admin@example.org\"" },
+    Key { name: "tls.acme_directory", about: "ACME directory URL (default: Let's Encrypt production)" },
+    Key { name: "tls.acme_ca_roots", about: "extra PEM roots trusted for the ACME CA (private or test CA)" },
     Key { name: "auth.session_ttl_days", about: "lifetime of a login session in days" },
     Key { name: "auth.attempts_per_ip_per_minute", about: "login/registration attempts per client IP per minute" },
     Key { name: "auth.attempts_per_account_per_minute", about: "login attempts per account per minute from one IP or device" },

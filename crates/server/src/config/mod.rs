@@ -4,6 +4,7 @@
 //! [`keys::KEYS`] documents every key for `--help` and `docs/configuration.md`.
 
 mod keys;
+mod tls;
 mod turn;
 
 use std::net::SocketAddr;
@@ -15,13 +16,15 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 pub use keys::{KEYS, Key, env_name, keys_help};
+pub use tls::{LETS_ENCRYPT, TlsConfig, TlsSource};
 pub use turn::{PortRange, TlsFiles, TurnConfig, TurnProvider};
 
 /// Everything the server can be told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Address of the HTTP listener (web client, REST API, gateway).
+    /// Address of the HTTP listener (web client, REST API, gateway); with TLS on and nothing
+    /// set, `0.0.0.0:443` instead of the default.
     pub listen: SocketAddr,
     /// Directory for the SQLite database and other state.
     pub data_dir: PathBuf,
@@ -33,6 +36,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// HTTP settings.
     pub http: HttpConfig,
+    /// HTTPS settings.
+    pub tls: TlsConfig,
     /// Account and session settings.
     pub auth: AuthConfig,
     /// WebSocket gateway settings.
@@ -116,6 +121,10 @@ pub struct HttpConfig {
     /// Origins besides the server's own allowed to open the gateway and use the session cookie,
     /// e.g. `https://chat.example.org`.
     pub allowed_origins: Vec<String>,
+    /// With TLS on, a plain-HTTP listener that redirects every request to HTTPS (e.g.
+    /// `0.0.0.0:80`); written `""` for none.
+    #[serde(with = "turn::blank_is_none")]
+    pub redirect_listen: Option<SocketAddr>,
 }
 
 /// `[auth]`.
@@ -184,6 +193,7 @@ impl Default for Config {
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             http: HttpConfig::default(),
+            tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
             chat: ChatConfig::default(),
@@ -195,7 +205,7 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { max_body_bytes: 64 * 1024, allowed_origins: Vec::new() }
+        HttpConfig { max_body_bytes: 64 * 1024, allowed_origins: Vec::new(), redirect_listen: None }
     }
 }
 
@@ -293,14 +303,22 @@ pub struct Overrides {
     pub log: Option<String>,
 }
 
+/// Where the web listener goes with TLS on when no source names one: the HTTPS port.
+pub const TLS_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 443);
+
 /// Loads the configuration: defaults, `file` if given, `CROMULENT_*` variables, then `overrides`.
 pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    let mut given = Figment::new();
     if let Some(file) = file {
-        figment = figment.merge(Toml::file_exact(file));
+        given = given.merge(Toml::file_exact(file));
     }
     let env = Env::prefixed("CROMULENT_").filter_map(|key| keys::dotted_key(key.as_str()).map(Into::into));
-    let config: Config = figment.merge(env).merge(Serialized::defaults(overrides)).extract().map_err(Box::new)?;
+    given = given.merge(env).merge(Serialized::defaults(overrides));
+    let listen_given = given.contains("listen");
+    let mut config: Config = Figment::from(Serialized::defaults(Config::default())).merge(given).extract().map_err(Box::new)?;
+    if config.tls.enabled() && !listen_given {
+        config.listen = TLS_LISTEN;
+    }
     config.validate()?;
     Ok(config)
 }
@@ -334,6 +352,12 @@ impl Config {
             if !(min..=max).contains(&value) {
                 return Err(ConfigError::OutOfRange { key, min, max });
             }
+        }
+        if let Some(problem) = self.tls.problem() {
+            return Err(ConfigError::Incomplete(problem));
+        }
+        if self.http.redirect_listen.is_some() && !self.tls.enabled() {
+            return Err(ConfigError::Incomplete("http.redirect_listen redirects to HTTPS, which needs [tls]"));
         }
         let turn = &self.turn;
         if turn.tls_cert.as_os_str().is_empty() != turn.tls_key.as_os_str().is_empty() {
@@ -372,6 +396,32 @@ mod tests {
             assert_eq!(config.database_url(), "sqlite:///from-env/cromulent.db");
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail API returns its own error")]
+    fn with_tls_the_default_listener_is_the_https_port_unless_one_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CROMULENT_TLS_ACME_DOMAINS", "[\"chat.example.org\"]");
+            let config = load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.listen, TLS_LISTEN);
+            jail.set_env("CROMULENT_LISTEN", "127.0.0.1:8443");
+            assert_eq!(load(None, &Overrides::default()).unwrap().listen, "127.0.0.1:8443".parse().unwrap());
+            Ok(())
+        });
+        figment::Jail::expect_with(|_| {
+            assert_eq!(load(None, &Overrides::default()).unwrap().listen, Config::default().listen, "no TLS, no change");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_redirect_without_tls_is_refused() {
+        let mut config = Config::default();
+        config.http.redirect_listen = Some("0.0.0.0:80".parse().unwrap());
+        assert!(config.validate().unwrap_err().to_string().contains("http.redirect_listen"));
+        config.tls.acme_domains = vec!["chat.example.org".into()];
+        assert!(config.validate().is_ok());
     }
 
     #[test]

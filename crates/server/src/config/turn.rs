@@ -194,7 +194,7 @@ fn ip_ranges<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D
 }
 
 /// An optional value written as `""` when absent, so every key has a TOML default to show.
-mod blank_is_none {
+pub(super) mod blank_is_none {
     use std::fmt::Display;
     use std::str::FromStr;
 

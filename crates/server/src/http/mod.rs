@@ -7,6 +7,8 @@ mod channels;
 mod extract;
 pub mod listener;
 mod messages;
+pub mod redirect;
+mod sniff;
 mod users;
 mod voice;
 
@@ -53,7 +55,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let max_body = state.config.http.max_body_bytes;
-    Router::new()
+    let https = state.config.tls.enabled();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
         .fallback(assets::serve)
@@ -64,7 +67,28 @@ pub fn router(state: AppState) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(axum::middleware::from_fn(limit_headers))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
-        .with_state(state)
+        .with_state(state);
+    if https { router.layer(axum::middleware::from_fn(secure_transport)) } else { router }
+}
+
+/// How long browsers remember to use HTTPS only (two years, as preload lists ask).
+const HSTS: &str = "max-age=63072000";
+
+/// With HTTPS on: browsers are told to come back over HTTPS only, and cookies never travel
+/// over plain HTTP.
+async fn secure_transport(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if !cookies.is_empty() {
+        headers.remove(header::SET_COOKIE);
+        for cookie in cookies {
+            let secure = [cookie.as_bytes(), b"; Secure"].concat();
+            headers.append(header::SET_COOKIE, HeaderValue::from_bytes(&secure).unwrap_or(cookie));
+        }
+    }
+    response
 }
 
 /// `GET /healthz`: 200 once the database answers, 503 `unavailable` otherwise.

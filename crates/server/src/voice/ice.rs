@@ -120,6 +120,8 @@ pub struct RelayPorts {
     pub udp_tcp: u16,
     /// TLS port, when `turns:` is on.
     pub tls: Option<u16>,
+    /// The HTTPS port, when it carries TURN over TCP and TLS too.
+    pub web: Option<u16>,
 }
 
 /// The relay built into this server (`turn.provider = "builtin"`).
@@ -148,7 +150,15 @@ impl IceProvider for Builtin {
         let port = self.ports.udp_tcp;
         let expires_at = now_secs + self.ttl_secs;
         let (username, credential) = rest_credential(&self.secret, expires_at, user_id);
-        let mut turn = vec![format!("turn:{host}:{port}?transport=udp"), format!("turn:{host}:{port}?transport=tcp")];
+        let mut turn = vec![format!("turn:{host}:{port}?transport=udp")];
+        match self.ports.web {
+            // UDP first (fastest), then the HTTPS port, which strict networks let through.
+            Some(web) => {
+                turn.push(format!("turn:{host}:{web}?transport=tcp"));
+                turn.push(format!("turns:{host}:{web}?transport=tcp"));
+            }
+            None => turn.push(format!("turn:{host}:{port}?transport=tcp")),
+        }
         if let Some(tls) = self.ports.tls {
             turn.push(format!("turns:{host}:{tls}?transport=tcp"));
         }
@@ -342,7 +352,7 @@ mod tests {
 
     #[tokio::test]
     async fn builtin_names_the_host_the_client_used_unless_a_public_host_is_set() {
-        let ports = RelayPorts { udp_tcp: 3478, tls: Some(5349) };
+        let ports = RelayPorts { udp_tcp: 3478, tls: Some(5349), web: None };
         let list = Builtin::new("s".into(), ports, None, 600).ice_servers(7, 1000, &host("chat.example:4000")).await.unwrap();
         assert_eq!(list.servers[0].urls, ["stun:chat.example:3478"]);
         assert_eq!(
@@ -355,9 +365,24 @@ mod tests {
         );
         assert_eq!(list.servers[1].username.as_deref(), Some("1600:7"));
         assert_eq!(list.expires_at, Some(1600));
-        let ports = RelayPorts { udp_tcp: 3478, tls: None };
+        let ports = RelayPorts { udp_tcp: 3478, tls: None, web: None };
         let list =
             Builtin::new("s".into(), ports, Some(host("turn.example")), 600).ice_servers(7, 1000, &host("x")).await.unwrap();
         assert_eq!(list.servers[1].urls, ["turn:turn.example:3478?transport=udp", "turn:turn.example:3478?transport=tcp"]);
+    }
+
+    #[tokio::test]
+    async fn with_https_the_web_port_carries_turn_over_tcp_and_tls() {
+        let ports = RelayPorts { udp_tcp: 3478, tls: None, web: Some(443) };
+        let list = Builtin::new("s".into(), ports, None, 600).ice_servers(7, 1000, &host("chat.example")).await.unwrap();
+        assert_eq!(list.servers[0].urls, ["stun:chat.example:3478"]);
+        assert_eq!(
+            list.servers[1].urls,
+            [
+                "turn:chat.example:3478?transport=udp",
+                "turn:chat.example:443?transport=tcp",
+                "turns:chat.example:443?transport=tcp"
+            ]
+        );
     }
 }

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub config: Config,
     /// Where its built-in relay listens, when it runs one.
     pub relay_ports: Option<RelayPorts>,
+    /// Where `http.redirect_listen` is bound, when it is set.
+    pub redirect_addr: Option<SocketAddr>,
     /// HTTP client without cookies.
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -94,9 +96,19 @@ impl TestApp {
         let addr = app.local_addr();
         let config = app.config().clone();
         let relay_ports = app.relay_ports();
+        let redirect_addr = app.redirect_addr();
         let shutdown = app.shutdown_token();
         let task = tokio::spawn(async move { app.run().await.expect("server runs") });
-        TestApp { addr, config, relay_ports, http: reqwest::Client::new(), shutdown, task: Some(task), _data_dir: data_dir }
+        TestApp {
+            addr,
+            config,
+            relay_ports,
+            redirect_addr,
+            http: reqwest::Client::new(),
+            shutdown,
+            task: Some(task),
+            _data_dir: data_dir,
+        }
     }
 
     /// Stops the server gracefully and waits for it.

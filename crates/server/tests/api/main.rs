@@ -2,15 +2,18 @@
 //! database when `CROMULENT_TEST_POSTGRES_URL` is set, driven by real HTTP and WebSocket clients.
 
 mod abuse;
+mod acme;
 mod assets;
 mod auth;
 mod channels;
 mod errors;
 mod gateway;
 mod helpers;
+mod https;
 mod lifecycle;
 mod messages;
 mod outage;
+mod pki;
 mod relay;
 mod strangers;
 mod turn;

@@ -14,15 +14,15 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, TestUser};
 
-const SECRET: &str = "relay-test-secret";
+pub const SECRET: &str = "relay-test-secret";
 
 /// `turnutils_peer`, a UDP echo server on loopback.
-struct EchoPeer {
+pub struct EchoPeer {
     _child: Child,
-    port: u16,
+    pub port: u16,
 }
 
-async fn start_echo_peer() -> EchoPeer {
+pub async fn start_echo_peer() -> EchoPeer {
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new("turnutils_peer")
         .args(["-L", "127.0.0.1", "-p", &port.to_string()])
@@ -62,7 +62,7 @@ async fn uclient(port: u16, peer: &str, peer_port: u16, extra: &[&str], username
 }
 
 /// [`uclient`] against the relay at `server`.
-async fn uclient_to(
+pub async fn uclient_to(
     server: &str,
     port: u16,
     peer: &str,

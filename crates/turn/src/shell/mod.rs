@@ -5,7 +5,7 @@
 
 mod stream;
 
-pub use stream::StreamLimits;
+pub use stream::{HandedStream, RelayStream, StreamDoor, StreamLimits};
 
 use std::collections::HashMap;
 use std::io;
@@ -98,6 +98,7 @@ pub struct RelayServer {
     udp_port: u16,
     tcp_port: u16,
     tls_port: Option<u16>,
+    door: StreamDoor,
     running: tokio::sync::Mutex<mpsc::Receiver<()>>,
 }
 
@@ -107,6 +108,8 @@ struct WorkerSockets {
     udp: Vec<std::net::UdpSocket>,
     tcp: Vec<std::net::TcpListener>,
     tls: Vec<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
+    /// Connections other listeners hand over (first worker only).
+    door: Option<mpsc::Receiver<stream::HandedStream>>,
 }
 
 impl RelayServer {
@@ -143,8 +146,12 @@ impl RelayServer {
             shutdown: shutdown.clone(),
         });
         let (alive, running) = mpsc::channel::<()>(1);
+        let (door, handed) = mpsc::channel(stream::DOOR_QUEUE);
+        let mut handed = Some(handed);
         let mut started = Vec::new();
-        for (index, sockets) in sockets.into_iter().enumerate() {
+        for (index, mut sockets) in sockets.into_iter().enumerate() {
+            // The first worker serves every stream: its listeners' and those handed to it.
+            sockets.door = handed.take();
             let (ready, started_rx) = oneshot::channel::<io::Result<()>>();
             started.push(started_rx);
             let shared = shared.clone();
@@ -157,7 +164,14 @@ impl RelayServer {
             ready.await.map_err(|_| io::Error::other("a relay worker ended during start-up"))??;
         }
         tracing::info!(udp_port = port, tcp_port, ?tls_port, workers, "TURN relay listening");
-        Ok(RelayServer { counters, udp_port: port, tcp_port, tls_port, running: tokio::sync::Mutex::new(running) })
+        Ok(RelayServer {
+            counters,
+            udp_port: port,
+            tcp_port,
+            tls_port,
+            door: StreamDoor(door),
+            running: tokio::sync::Mutex::new(running),
+        })
     }
 
     /// The UDP listening port (useful when configured as 0).
@@ -173,6 +187,11 @@ impl RelayServer {
     /// The TLS listening port, if TLS is on.
     pub fn tls_port(&self) -> Option<u16> {
         self.tls_port
+    }
+
+    /// Where another listener hands TURN connections it recognised.
+    pub fn door(&self) -> StreamDoor {
+        self.door.clone()
     }
 
     /// The relay's counters.
@@ -238,6 +257,9 @@ fn run_worker(
                 listener,
                 acceptor,
             )));
+        }
+        if let Some(door) = sockets.door {
+            shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(stream::accept_handed(worker.clone(), door)));
         }
         if first {
             shared.tasks.spawn(shutdown.clone().run_until_cancelled_owned(expire(shared.clone())));

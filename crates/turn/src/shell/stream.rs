@@ -7,7 +7,7 @@
 //! a newcomer, so no source can take every slot or pin memory before authenticating.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -96,6 +96,54 @@ impl Drop for Registration {
                 sources.remove(&self.source);
             }
         }
+    }
+}
+
+/// A connection another listener recognised as TURN and hands to the relay: the web server's
+/// HTTPS port carries TURN over TCP and over TLS too (`turn:HOST:443?transport=tcp`, `turns:`).
+pub struct HandedStream {
+    /// The connection, with any bytes the other listener read to recognise it put back in front.
+    pub stream: Box<dyn RelayStream>,
+    /// The client's address.
+    pub client: SocketAddr,
+    /// The local address the client reached.
+    pub server: SocketAddr,
+    /// Whether the connection is TLS (already handshaken) or plain TCP.
+    pub tls: bool,
+}
+
+/// What a handed connection must be.
+pub trait RelayStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> RelayStream for T {}
+
+/// Hands connections to the relay, which serves them under the same limits as its own
+/// listeners' (per-source cap, deadlines, stranger frame sizes). Cheap to clone.
+#[derive(Clone)]
+pub struct StreamDoor(pub(super) mpsc::Sender<HandedStream>);
+
+/// Connections waiting at the door; more are closed, as a full accept queue would.
+pub(super) const DOOR_QUEUE: usize = 1024;
+
+impl StreamDoor {
+    /// Passes `handed` to the relay; `false` (and the connection closed) when the relay is
+    /// stopping or too many wait.
+    pub fn hand_over(&self, handed: HandedStream) -> bool {
+        self.0.try_send(handed).is_ok()
+    }
+}
+
+/// Serves connections handed through the door, on the relay's own thread.
+pub(super) async fn accept_handed(worker: Arc<Worker>, mut door: mpsc::Receiver<HandedStream>) {
+    while let Some(HandedStream { stream, client, server, tls }) = door.recv().await {
+        let Ok(slot) = worker.shared.connections.clone().try_acquire_owned() else { continue };
+        let Some(registration) = Registration::new(&worker, client.ip()) else { continue };
+        let transport = if tls { Transport::Tls } else { Transport::Tcp };
+        let five = FiveTuple { transport, client, server };
+        let worker = worker.clone();
+        worker.shared.tasks.clone().spawn(async move {
+            serve(worker, stream, five, &registration).await;
+            drop(slot);
+        });
     }
 }
 
