@@ -325,7 +325,7 @@ async fn serve_udp(worker: Arc<Worker>, socket: Arc<UdpSocket>) {
             };
             let from = FiveTuple { transport: Transport::Udp, client, server };
             if let Some(reply) = on_client_packet(&worker, from, &buf[..len]) {
-                let _ = socket.try_send_to(&reply, client);
+                let _ = send_datagram(&socket, &reply, client);
             }
         }
         tokio::task::yield_now().await;
@@ -343,11 +343,19 @@ fn on_client_packet(worker: &Arc<Worker>, from: FiveTuple, data: &[u8]) -> Optio
         ClientAction::Ignore => None,
         ClientAction::Reply(reply) => Some(reply),
         ClientAction::Forward { relay, peer, payload } => {
-            let _ = relay.0.socket.try_send_to(payload, peer);
+            let _ = send_datagram(&relay.0.socket, payload, peer);
             None
         }
         ClientAction::Bind(pending) => Some(bind_allocation(worker, pending, now)),
     }
+}
+
+/// Sends a datagram now, or drops it when the socket's buffer is full (as the network would).
+/// The send goes straight to the kernel: tokio's `try_send_to` first consults the readiness the
+/// reactor has seen, and a relay socket bound a moment ago has not been seen writable yet, so
+/// the first packet of a new allocation was dropped without the kernel ever being asked.
+fn send_datagram(socket: &UdpSocket, data: &[u8], to: SocketAddr) -> io::Result<usize> {
+    socket2::SockRef::from(socket).send_to(data, &to.into())
 }
 
 /// Binds a relay socket in the configured range, starts its reader on this worker, and
@@ -433,7 +441,7 @@ fn relay_peer_packet(worker: &Worker, id: AllocationId, socket: &UdpSocket, buf:
     match out.client.transport {
         Transport::Udp => {
             if let Some(listener) = worker.udp.get(&out.client.server) {
-                let _ = listener.try_send_to(&out.data, out.client.client);
+                let _ = send_datagram(listener, &out.data, out.client.client);
             }
         }
         Transport::Tcp | Transport::Tls => send_to_stream(&worker.shared, out.client, out.data.into_owned()),
