@@ -1,9 +1,9 @@
 // End-to-end harness: runs the real `cromulent` binary on a loopback port with a temp data dir,
-// and Debian's Chromium through playwright-core. Screenshots of every open page are written to
-// a temp folder when a test fails.
+// and Debian's Chromium through playwright-core, optionally trusting a throwaway test CA.
+// Screenshots of every open page are written to a temp folder when a test fails.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +24,7 @@ export class Server {
     this.port = 0;
     this.child = null;
     this.url = '';
+    this.https = false;
   }
 
   /** Starts a server; `env` adds CROMULENT_* settings. */
@@ -41,7 +42,7 @@ export class Server {
     });
     this.child = child;
     const lines = createInterface({ input: child.stderr });
-    const address = await new Promise((resolveAddress, reject) => {
+    const listening = await new Promise((resolveListening, reject) => {
       const timer = setTimeout(() => reject(new Error('the server did not start within 20 s')), 20_000);
       child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
       lines.on('line', (line) => {
@@ -49,15 +50,21 @@ export class Server {
           const entry = JSON.parse(line);
           if (entry.fields?.message === 'listening') {
             clearTimeout(timer);
-            resolveAddress(entry.fields.addr);
+            resolveListening(entry.fields);
           }
         } catch {
           // Not a log line of ours.
         }
       });
     });
-    this.port = Number(address.split(':').pop());
-    this.url = `http://127.0.0.1:${this.port}`;
+    this.port = Number(listening.addr.split(':').pop());
+    this.https = listening.https === true;
+    this.url = this.origin('127.0.0.1');
+  }
+
+  /** The server's address under another name, e.g. one mapped to 127.0.0.1 with `mapHost`. */
+  origin(host) {
+    return `${this.https ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
   /** Stops with SIGTERM and waits for the process to exit. */
@@ -75,11 +82,14 @@ export class Server {
   }
 }
 
-/** Launches headless Chromium with flags that keep it off the network, and a fake microphone. */
-export function launchBrowser(extraArgs = []) {
+/** Launches headless Chromium with flags that keep it off the network, and a fake microphone.
+ * `home` gives the browser its own HOME, whose NSS database (see `trustingHome`) holds the
+ * certificate authorities it trusts besides the system's. */
+export function launchBrowser(extraArgs = [], { home } = {}) {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
+    ...(home ? { env: { ...process.env, HOME: home } } : {}),
     args: [
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
@@ -94,6 +104,48 @@ export function launchBrowser(extraArgs = []) {
       ...extraArgs,
     ],
   });
+}
+
+/** Runs a command-line tool from a Debian package, saying which package when it is missing. */
+function runTool(tool, debianPackage, args) {
+  try {
+    execFileSync(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    if (error.code === 'ENOENT') throw new Error(`${tool} is missing: apt-get install ${debianPackage}`);
+    throw new Error(`${tool} ${args.join(' ')}: ${error.stderr ?? error.message}`);
+  }
+}
+
+/** The Chromium flag that resolves `name` to 127.0.0.1, for pages, the gateway and TURN URLs alike. */
+export const mapHost = (name) => `--host-resolver-rules=MAP ${name} 127.0.0.1`;
+
+/** Makes a throwaway certificate authority and a server certificate it signs for `name` in
+ * `dir` with openssl: ca.pem, cert.pem (the leaf, then the CA) and key.pem. */
+export function testCertificates(dir, name) {
+  mkdirSync(dir, { recursive: true });
+  const file = (f) => join(dir, f);
+  const openssl = (...args) => runTool('openssl', 'openssl', args);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const caExtensions = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+  openssl('req', '-x509', ...ec, '-keyout', file('ca-key.pem'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Cromulent test CA', ...caExtensions);
+  openssl('req', '-new', ...ec, '-keyout', file('key.pem'), '-out', file('leaf.csr'), '-subj', `/CN=${name}`);
+  const leafExtensions = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth', `subjectAltName=DNS:${name}`];
+  writeFileSync(file('leaf.ext'), leafExtensions.join('\n') + '\n');
+  const signer = ['-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'), '-CAcreateserial'];
+  openssl('x509', '-req', '-in', file('leaf.csr'), ...signer, '-days', '2', '-sha256', '-extfile', file('leaf.ext'), '-out', file('leaf.pem'));
+  writeFileSync(file('cert.pem'), Buffer.concat([readFileSync(file('leaf.pem')), readFileSync(file('ca.pem'))]));
+  return { ca: file('ca.pem'), cert: file('cert.pem'), key: file('key.pem') };
+}
+
+/** Makes `home` a HOME whose NSS database trusts the CA in `caPem` for websites, the way
+ * someone adds a private CA to Chromium on Linux (needs `certutil` from libnss3-tools). */
+export function trustingHome(home, caPem) {
+  const db = join(home, '.pki', 'nssdb');
+  mkdirSync(db, { recursive: true });
+  const certutil = (...args) => runTool('certutil', 'libnss3-tools', ['-d', `sql:${db}`, ...args]);
+  certutil('-N', '--empty-password');
+  certutil('-A', '-t', 'C,,', '-n', 'cromulent-test-ca', '-i', caPem);
+  return home;
 }
 
 /** Writes a mono 16-bit 48 kHz WAV to a temp file for `--use-file-for-fake-audio-capture`, which
@@ -316,21 +368,39 @@ export async function silentVoiceParticipant(browser, server, username, channelN
   };
 }
 
-/** Records every RTCPeerConnection a page creates, so tests can read their statistics. */
-export async function watchPeerConnections(context) {
-  await context.addInitScript(() => {
+/** Records every RTCPeerConnection a page creates, so tests can read their statistics. With
+ * `onlyUrls` (a URL prefix such as 'turns:'), the connections get only the ICE server URLs that
+ * start with it, as if the network let nothing else through; `window.__iceUrls` keeps the last
+ * full list the client passed in. */
+export async function watchPeerConnections(context, { onlyUrls = null } = {}) {
+  await context.addInitScript((onlyUrls) => {
     const Original = window.RTCPeerConnection;
     window.__peerConnections = [];
-    window.RTCPeerConnection = function (...args) {
-      const pc = new Original(...args);
+    window.__iceUrls = null;
+    const filter = (config) => {
+      if (!config?.iceServers) return config;
+      window.__iceUrls = config.iceServers.flatMap((server) => [server.urls].flat());
+      if (onlyUrls === null) return config;
+      const iceServers = config.iceServers
+        .map((server) => ({ ...server, urls: [server.urls].flat().filter((url) => url.startsWith(onlyUrls)) }))
+        .filter((server) => server.urls.length > 0);
+      return { ...config, iceServers };
+    };
+    const setConfiguration = Original.prototype.setConfiguration;
+    Original.prototype.setConfiguration = function (config) {
+      return setConfiguration.call(this, filter(config));
+    };
+    window.RTCPeerConnection = function (config, ...rest) {
+      const pc = new Original(filter(config), ...rest);
       window.__peerConnections.push(pc);
       return pc;
     };
     window.RTCPeerConnection.prototype = Original.prototype;
-  });
+  }, onlyUrls);
 }
 
-/** For each open peer connection of a page: selected pair types and inbound audio counters. */
+/** For each open peer connection of a page: selected pair types, how our side reaches the
+ * relay, and inbound audio counters. */
 export function peerStats(page) {
   return page.evaluate(async () => {
     const result = [];
@@ -355,6 +425,8 @@ export function peerStats(page) {
         index,
         state: pc.connectionState,
         local: pair ? byId.get(pair.localCandidateId)?.candidateType : null,
+        /** How our side reaches the relay ('udp', 'tcp' or 'tls') when it is a relay candidate. */
+        relayProtocol: pair ? (byId.get(pair.localCandidateId)?.relayProtocol ?? null) : null,
         remote: pair ? byId.get(pair.remoteCandidateId)?.candidateType : null,
         bytes,
         energy,

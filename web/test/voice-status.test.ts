@@ -1,9 +1,10 @@
-// The voice bar's rules: phases from real peer states, when a connection gets an ICE restart,
+// The voice bar's rules: whether a page can use voice at all (HTTPS), phases from real peer states, when a connection gets an ICE restart,
 // when a peer that never answers counts as unreachable, the transmit gate, push-to-talk keys, the speaking detector's hysteresis and who is shown as
 // speaking.
 
 import { describe, expect, it } from 'vitest';
 import {
+  codeSpans,
   decideIceRestart,
   DISCONNECTED_GRACE_MS,
   isPushToTalk,
@@ -15,6 +16,7 @@ import {
   SpeakingDetector,
   transmitting,
   unreachableNote,
+  voiceBlocker,
   voicePhase,
   type PeerReach,
   type PeerTimeline,
@@ -258,5 +260,49 @@ describe('showsSpeaking', () => {
     expect(showsSpeaking({ muted: false, deafened: false, speaking: false })).toBe(false);
     expect(showsSpeaking({ muted: true, deafened: false, speaking: true })).toBe(false);
     expect(showsSpeaking({ muted: false, deafened: true, speaking: true })).toBe(false);
+  });
+});
+
+describe('voiceBlocker', () => {
+  const page = { secureContext: true, mediaDevices: true, peerConnection: true };
+
+  it('lets a secure page with a microphone API and peer connections join', () => {
+    expect(voiceBlocker(page)).toBeNull();
+    // A browser too old to know isSecureContext is judged by what it has.
+    expect(voiceBlocker({ ...page, secureContext: undefined })).toBeNull();
+  });
+
+  it('explains that plain HTTP needs HTTPS, whatever else the page lacks', () => {
+    // An insecure page has no navigator.mediaDevices at all.
+    const insecure = voiceBlocker({ secureContext: false, mediaDevices: false, peerConnection: true });
+    expect(insecure?.blocked).toBe(true);
+    expect(insecure?.reason).toMatch(/^Voice needs HTTPS/);
+    expect(voicePhase(false, true, [], insecure)).toBe('disconnected');
+    expect(phaseLabel('disconnected', '', insecure)).toBe("Voice needs HTTPS — the server's admin can turn it on with `tls.acme_domains`");
+  });
+
+  it('says the browser cannot do voice when a secure page lacks the APIs', () => {
+    expect(voiceBlocker({ ...page, mediaDevices: false })?.reason).toBe('Voice is not available in this browser');
+    expect(voiceBlocker({ ...page, peerConnection: false })?.reason).toBe('Voice is not available in this browser');
+    expect(voiceBlocker({ ...page, secureContext: undefined, mediaDevices: false })?.blocked).toBe(true);
+  });
+});
+
+describe('codeSpans', () => {
+  it('shows the setting in the HTTPS explanation as code', () => {
+    expect(codeSpans("Voice needs HTTPS — the server's admin can turn it on with `tls.acme_domains`")).toEqual([
+      { text: "Voice needs HTTPS — the server's admin can turn it on with ", code: false },
+      { text: 'tls.acme_domains', code: true },
+    ]);
+  });
+
+  it('leaves labels without backticks, and a backtick without a partner, as text', () => {
+    expect(codeSpans('Voice connected — Lounge')).toEqual([{ text: 'Voice connected — Lounge', code: false }]);
+    expect(codeSpans('a `b` c ` d')).toEqual([
+      { text: 'a ', code: false },
+      { text: 'b', code: true },
+      { text: ' c ` d', code: false },
+    ]);
+    expect(codeSpans('')).toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
-// The voice bar: a coloured dot and label from the real peer connections, who cannot be
-// reached, the path and round trip, mute/deafen/leave, "Move here" after a refused join, and
-// voice settings.
+// The voice bar: a coloured dot and label from the real peer connections (or why this page
+// cannot use voice at all), who cannot be reached, the path and round trip, mute/deafen/leave,
+// "Move here" after a refused join, and voice settings.
 
 import { useEffect, useState } from 'preact/hooks';
-import { phaseLabel, unreachableNote } from '../voice/status';
+import { codeSpans, phaseLabel, unreachableNote } from '../voice/status';
 import { chat, voiceEngine, voiceView } from '../state/store';
 
 export function VoiceBar() {
@@ -19,7 +19,7 @@ export function VoiceBar() {
     <section class="voice-bar" aria-label="Voice connection" data-phase={view.phase}>
       <div class="voice-status" role="status">
         <span class={`dot ${colour}`} aria-hidden="true" />
-        <span class="voice-label">{label}</span>
+        <span class="voice-label">{codeSpans(label).map((part) => (part.code ? <code>{part.text}</code> : part.text))}</span>
         {note && (
           <span class="voice-unreachable" title="They are in the channel, but their client never answered our connection.">
             {note}

@@ -8,7 +8,18 @@ import { Microphone, openMicrophone, playRemote, routeToOutput } from './media';
 import { Peer, type PeerHost, type Signal } from './peer';
 import { loadPrefs, savePrefs, type VoicePrefs } from './prefs';
 import type { PeerQuality } from './stats';
-import { decideIceRestart, isPushToTalk, isUnreachable, SpeakingDetector, transmitting, voicePhase, type Disconnection, type PeerView, type VoicePhase } from './status';
+import {
+  decideIceRestart,
+  isPushToTalk,
+  isUnreachable,
+  SpeakingDetector,
+  transmitting,
+  voiceBlocker,
+  voicePhase,
+  type Disconnection,
+  type PeerView,
+  type VoicePhase,
+} from './status';
 
 /** Everything the voice bar renders. */
 export interface VoiceView {
@@ -109,6 +120,16 @@ export class VoiceEngine {
 
   /** Joins a voice channel (leaving any other), optionally taking over from another tab. */
   async join(channelId: Id, takeover = false): Promise<void> {
+    // Plain HTTP on a real name has no microphone: explain instead of failing.
+    const blocked = voiceBlocker({
+      secureContext: globalThis.isSecureContext,
+      mediaDevices: typeof navigator !== 'undefined' && navigator.mediaDevices !== undefined,
+      peerConnection: typeof RTCPeerConnection === 'function',
+    });
+    if (blocked) {
+      this.emit({ disconnection: blocked });
+      return;
+    }
     this.microphone.wake();
     if (this.view.channelId) await this.leave(false);
     this.emit({ channelId: channelId, disconnection: null, phase: 'connecting' });

@@ -1,8 +1,8 @@
-// Pure rules of the voice bar: what the real peer connections add up to, when a connection
-// gets an ICE restart, when a peer counts as unreachable, the transmit gate (mute,
-// push-to-talk, voice activity), which key presses count as push-to-talk, the speaking
-// detector's hysteresis and who is shown as speaking. Kept free of browser objects so they
-// are unit-tested.
+// Pure rules of the voice bar: whether this page can use voice at all (HTTPS), what the real
+// peer connections add up to, when a connection gets an ICE restart, when a peer counts as
+// unreachable, the transmit gate (mute, push-to-talk, voice activity), which key presses count
+// as push-to-talk, the speaking detector's hysteresis, who is shown as speaking, and the
+// label. Kept free of browser objects so they are unit-tested.
 
 /** What the voice bar shows. */
 export type VoicePhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -23,6 +23,31 @@ export interface Disconnection {
   reason: string;
   /** Offer "Move here" (the user is in voice on another connection). */
   canMoveHere?: boolean;
+  /** Voice cannot start on this page at all (see `voiceBlocker`); the reason is the whole label. */
+  blocked?: boolean;
+}
+
+/** What `voiceBlocker` reads of the page. */
+export interface VoiceSupport {
+  /** `window.isSecureContext`: HTTPS, or plain HTTP on localhost / 127.0.0.1. */
+  secureContext: boolean | undefined;
+  /** Whether `navigator.mediaDevices` exists; browsers leave it out of insecure pages. */
+  mediaDevices: boolean;
+  /** Whether `RTCPeerConnection` exists. */
+  peerConnection: boolean;
+}
+
+/** The bar's explanation when voice is refused for want of HTTPS. Text between backticks is
+ * shown as code. */
+export const NEEDS_HTTPS = "Voice needs HTTPS — the server's admin can turn it on with `tls.acme_domains`";
+
+/** Why voice cannot start on this page, or null when it can. Browsers open microphones only
+ * for secure contexts, so on plain HTTP under any name but localhost joining is pointless (and
+ * `navigator.mediaDevices` is not even there): the bar says so instead of failing. */
+export function voiceBlocker(page: VoiceSupport): Disconnection | null {
+  if (page.secureContext === false) return { reason: NEEDS_HTTPS, blocked: true };
+  if (!page.mediaDevices || !page.peerConnection) return { reason: 'Voice is not available in this browser', blocked: true };
+  return null;
 }
 
 /** How long a peer may stay `disconnected` (it often recovers by itself) before an ICE restart. */
@@ -166,7 +191,8 @@ export function showsSpeaking(state: { muted: boolean; deafened: boolean; speaki
   return state.speaking && !state.muted && !state.deafened;
 }
 
-/** The label the bar shows for a phase. */
+/** The label the bar shows for a phase; text between backticks is meant to be shown as code
+ * (see `codeSpans`). */
 export function phaseLabel(phase: VoicePhase, channelName: string, disconnection: Disconnection | null): string {
   switch (phase) {
     case 'connecting':
@@ -176,8 +202,18 @@ export function phaseLabel(phase: VoicePhase, channelName: string, disconnection
     case 'reconnecting':
       return 'Reconnecting…';
     case 'disconnected':
+      if (disconnection?.blocked) return disconnection.reason;
       return `Disconnected: ${disconnection?.reason ?? 'the relay refused the connection'}`;
     case 'idle':
       return '';
   }
+}
+
+/** Splits a label into plain text and the code between pairs of backticks, in order; a
+ * backtick without a partner stays text. */
+export function codeSpans(label: string): { text: string; code: boolean }[] {
+  const parts = label.split('`');
+  // An even number of parts means one backtick too many: the last part is not code.
+  if (parts.length % 2 === 0) parts.splice(-2, 2, `${parts.at(-2)}\`${parts.at(-1)}`);
+  return parts.map((text, i) => ({ text, code: i % 2 === 1 })).filter((part) => part.text !== '');
 }
