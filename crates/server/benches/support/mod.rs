@@ -52,8 +52,13 @@ pub async fn start_server(data_dir: &Path, env: &[(&str, &str)]) -> Server {
 
 /// Registers `name` and returns its token.
 pub async fn register(http: &reqwest::Client, addr: &str, name: &str) -> String {
+    register_at(http, &format!("http://{addr}"), name).await
+}
+
+/// Registers `name` at the server whose URL starts with `base` (`https://…`) and returns its token.
+pub async fn register_at(http: &reqwest::Client, base: &str, name: &str) -> String {
     let auth: Value = http
-        .post(format!("http://{addr}/api/v1/auth/register"))
+        .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({"username": name, "password": "benchmark password"}))
         .send()
         .await
@@ -66,8 +71,13 @@ pub async fn register(http: &reqwest::Client, addr: &str, name: &str) -> String 
 
 /// The id of the `general` channel.
 pub async fn general(http: &reqwest::Client, addr: &str, token: &str) -> String {
+    general_at(http, &format!("http://{addr}"), token).await
+}
+
+/// [`general`] at the server whose URL starts with `base`.
+pub async fn general_at(http: &reqwest::Client, base: &str, token: &str) -> String {
     let channels: Value =
-        http.get(format!("http://{addr}/api/v1/channels")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        http.get(format!("{base}/api/v1/channels")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
     channels.as_array().unwrap().iter().find(|c| c["name"] == "general").unwrap()["id"].as_str().unwrap().to_owned()
 }
 
