@@ -18,8 +18,8 @@ use stun_types::message::{
 };
 use stun_types::prelude::*;
 use turn_types::attribute::{
-    ChannelNumber, Data, DontFragment, EvenPort, Lifetime, RequestedAddressFamily, RequestedTransport, XorPeerAddress,
-    XorRelayedAddress,
+    AdditionalAddressFamily, AddressErrorCode, ChannelNumber, Data, DontFragment, EvenPort, Lifetime, RequestedAddressFamily,
+    RequestedTransport, XorPeerAddress, XorRelayedAddress,
 };
 use turn_types::channel::ChannelData;
 use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
@@ -196,6 +196,10 @@ pub struct PendingAllocation {
     lifetime: Duration,
     /// Where the relay socket binds.
     relay_ip: IpAddr,
+    /// For a dual allocation (ADDITIONAL-ADDRESS-FAMILY), where its IPv6 relay socket binds.
+    additional_ip: Option<IpAddr>,
+    /// A dual allocation was asked for but this relay has no IPv6 address to give.
+    additional_unsupported: bool,
     /// Whether the client asked for an even port (EVEN-PORT).
     pub even_port: bool,
 }
@@ -210,6 +214,13 @@ impl PendingAllocation {
     /// [`RelayConfig::relay_ips`] when the client asked for the other address family.
     pub fn relay_ip(&self) -> IpAddr {
         self.relay_ip
+    }
+
+    /// For a dual allocation (RFC 8656 §7.2, ADDITIONAL-ADDRESS-FAMILY), the local address its
+    /// second, IPv6 relay socket should bind on; bind it and pass it to
+    /// [`Relay::finish_dual_allocation`].
+    pub fn additional_ip(&self) -> Option<IpAddr> {
+        self.additional_ip
     }
 }
 
@@ -231,6 +242,10 @@ struct Allocation<H> {
     client: FiveTuple,
     handle: H,
     relayed: SocketAddr,
+    /// The IPv6 relay of a dual allocation.
+    additional: Option<(SocketAddr, H)>,
+    /// Why a dual allocation has no IPv6 relay (ADDRESS-ERROR-CODE in its answers).
+    additional_error: Option<u16>,
     user: String,
     credentials: LongTermKeyCredentials,
     credential_expiry: i64,
@@ -253,6 +268,19 @@ enum Direction {
 }
 
 impl<H> Allocation<H> {
+    /// Its relayed addresses: one, or two for a dual allocation.
+    fn relays(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        std::iter::once(self.relayed).chain(self.additional.as_ref().map(|(addr, _)| *addr))
+    }
+
+    /// The relay socket that reaches `peer`: the one of its family.
+    fn handle_for(&self, peer: SocketAddr) -> Option<&H> {
+        if self.relayed.is_ipv4() == peer.is_ipv4() {
+            return Some(&self.handle);
+        }
+        self.additional.as_ref().filter(|(addr, _)| addr.is_ipv4() == peer.is_ipv4()).map(|(_, handle)| handle)
+    }
+
     /// Whether a packet of `len` bytes to or from `peer` may pass: a live permission for the
     /// peer's address, and room in that direction's budget.
     fn admit(&mut self, peer: SocketAddr, len: usize, direction: Direction, now: Instant) -> bool {
@@ -566,8 +594,9 @@ impl<H: Clone> Relay<H> {
             Authenticated::Existing { id, algorithm } => {
                 let allocation = &self.allocations[&id];
                 if allocation.transaction == message.transaction_id() {
-                    let reply = allocate_success(message, allocation, self.advertised(allocation.relayed), now, algorithm);
-                    return Ok(ClientAction::Reply(reply));
+                    let mut out = Message::builder_success(message, MessageWriteVec::new());
+                    self.add_allocation_attributes(&mut out, allocation, now, message.transaction_id());
+                    return Ok(ClientAction::Reply(sign(out, &allocation.credentials, algorithm)));
                 }
                 return Err(Refused::new(ErrorCode::ALLOCATION_MISMATCH, &allocation.credentials));
             }
@@ -577,6 +606,19 @@ impl<H: Clone> Relay<H> {
             Ok(transport) if transport.protocol() == RequestedTransport::UDP => {}
             Ok(_) => return Err(Refused::new(ErrorCode::UNSUPPORTED_TRANSPORT_PROTOCOL, &credentials)),
             Err(_) => return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials)),
+        }
+        // A dual allocation adds an IPv6 relay to the IPv4 one (RFC 8656 §7.2); asking for an
+        // IPv4 one, or for a dual allocation and one family at once, is malformed.
+        let dual = match message.attribute::<AdditionalAddressFamily>() {
+            Ok(family) if family.family() == stun_types::AddressFamily::IPV6 => true,
+            Ok(_) => return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials)),
+            Err(_) if message.has_attribute(AdditionalAddressFamily::TYPE) => {
+                return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
+            }
+            Err(_) => false,
+        };
+        if dual && message.has_attribute(RequestedAddressFamily::TYPE) {
+            return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
         }
         // IPv4 unless the client asks for IPv6 (RFC 8656 §7.2), whatever family it came over.
         let wants_v6 = match message.attribute::<RequestedAddressFamily>() {
@@ -592,6 +634,7 @@ impl<H: Clone> Relay<H> {
         let Some(relay_ip) = self.relay_ip_for(from.server.ip(), wants_v6) else {
             return Err(Refused::new(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED, &credentials));
         };
+        let additional_ip = dual.then(|| self.relay_ip_for(from.server.ip(), true)).flatten();
         if self.per_user.get(&user).copied().unwrap_or(0) >= self.config.user_quota {
             return Err(Refused::new(ErrorCode::ALLOCATION_QUOTA_REACHED, &credentials));
         }
@@ -612,12 +655,27 @@ impl<H: Clone> Relay<H> {
             algorithm,
             lifetime: self.granted_lifetime(message),
             relay_ip,
+            additional_ip,
+            additional_unsupported: dual && additional_ip.is_none(),
             even_port,
         })))
     }
 
     /// Completes an Allocate once the shell has bound (or failed to bind) a relay socket.
     pub fn finish_allocation(&mut self, pending: Box<PendingAllocation>, bound: Option<(SocketAddr, H)>, now: Now) -> Vec<u8> {
+        self.finish_dual_allocation(pending, bound, None, now)
+    }
+
+    /// [`Relay::finish_allocation`] for a dual allocation, with the IPv6 relay socket bound at
+    /// [`PendingAllocation::additional_ip`] (`None` when it could not be: the allocation goes
+    /// ahead with IPv4 alone and says why in ADDRESS-ERROR-CODE, as RFC 8656 §7.2 asks).
+    pub fn finish_dual_allocation(
+        &mut self,
+        pending: Box<PendingAllocation>,
+        bound: Option<(SocketAddr, H)>,
+        additional: Option<(SocketAddr, H)>,
+        now: Now,
+    ) -> Vec<u8> {
         let refuse = |code: u16| {
             let mut out = Message::builder(
                 stun_types::message::MessageType::from_class_method(MessageClass::Error, ALLOCATE),
@@ -639,10 +697,18 @@ impl<H: Clone> Relay<H> {
         }
         let id = pending.id;
         let lifetime = self.allowed_lifetime(pending.lifetime, pending.credential_expiry, now);
+        let additional_error = match (&additional, pending.additional_ip, pending.additional_unsupported) {
+            (None, _, true) => Some(ErrorCode::ADDRESS_FAMILY_NOT_SUPPORTED),
+            (None, Some(_), _) => Some(ErrorCode::INSUFFICIENT_CAPACITY),
+            _ => None,
+        };
+        let additional = additional.filter(|_| pending.additional_ip.is_some());
         let allocation = Allocation {
             client: pending.client,
             handle,
             relayed,
+            additional,
+            additional_error,
             user: pending.user,
             credentials: pending.credentials,
             credential_expiry: pending.credential_expiry,
@@ -659,17 +725,18 @@ impl<H: Clone> Relay<H> {
         };
         *self.per_user.entry(allocation.user.clone()).or_insert(0) += 1;
         self.by_client.insert(allocation.client, id);
-        self.by_relayed.insert(relayed, id);
-        self.relayed_by_port.insert(relayed.port(), relayed);
+        for relayed in allocation.relays() {
+            self.by_relayed.insert(relayed, id);
+            self.relayed_by_port.insert(relayed.port(), relayed);
+        }
         let transaction = allocation.transaction;
-        let advertised = self.advertised(relayed);
         let reply = {
             let mut out = Message::builder(
                 stun_types::message::MessageType::from_class_method(MessageClass::Success, ALLOCATE),
                 transaction,
                 MessageWriteVec::new(),
             );
-            add_allocation_attributes(&mut out, &allocation, advertised, now, transaction);
+            self.add_allocation_attributes(&mut out, &allocation, now, transaction);
             sign(out, &allocation.credentials, pending.algorithm)
         };
         self.allocations.insert(id, allocation);
@@ -717,6 +784,27 @@ impl<H: Clone> Relay<H> {
         requested.unwrap_or(self.config.default_lifetime).clamp(self.config.default_lifetime, self.config.max_lifetime)
     }
 
+    /// XOR-RELAYED-ADDRESS for each relayed address (advertised), LIFETIME, XOR-MAPPED-ADDRESS,
+    /// and ADDRESS-ERROR-CODE when a dual allocation got no IPv6 relay.
+    fn add_allocation_attributes(
+        &self,
+        out: &mut MessageWriteVec,
+        allocation: &Allocation<H>,
+        now: Now,
+        transaction: TransactionId,
+    ) {
+        let left = allocation.expires.saturating_duration_since(now.instant).as_secs().max(1) as u32;
+        for relayed in allocation.relays() {
+            let _ = out.add_attribute(&XorRelayedAddress::new(self.advertised(relayed), transaction));
+        }
+        if let Some(code) = allocation.additional_error {
+            let error = error_code(code);
+            let _ = out.add_attribute(&AddressErrorCode::new(stun_types::AddressFamily::IPV6, error));
+        }
+        let _ = out.add_attribute(&Lifetime::new(left.min(allocation.lifetime.as_secs() as u32)));
+        let _ = out.add_attribute(&XorMappedAddress::new(allocation.client.client, transaction));
+    }
+
     fn advertised(&self, relayed: SocketAddr) -> SocketAddr {
         match self.config.public_ip {
             Some(ip) if ip.is_ipv4() == relayed.is_ipv4() => SocketAddr::new(ip, relayed.port()),
@@ -746,7 +834,6 @@ impl<H: Clone> Relay<H> {
     fn create_permission<'a>(&mut self, message: &Message, auth: Authenticated, now: Now) -> Outcome<'a, H> {
         let (id, algorithm) = self.existing(auth)?;
         let credentials = self.allocations[&id].credentials.clone();
-        let relayed = self.allocations[&id].relayed;
         let mut peers = Vec::new();
         for n in 0.. {
             match message.nth_attribute::<XorPeerAddress>(n) {
@@ -758,7 +845,7 @@ impl<H: Clone> Relay<H> {
             return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
         }
         for peer in &peers {
-            self.check_peer(relayed, *peer, &credentials)?;
+            self.check_peer(id, *peer, &credentials)?;
         }
         let allocation = self.allocations.get_mut(&id).expect("authenticated against it");
         let new_peers = peers.iter().filter(|p| !allocation.permissions.contains_key(&p.ip())).count();
@@ -775,7 +862,6 @@ impl<H: Clone> Relay<H> {
     fn channel_bind<'a>(&mut self, message: &Message, auth: Authenticated, now: Now) -> Outcome<'a, H> {
         let (id, algorithm) = self.existing(auth)?;
         let credentials = self.allocations[&id].credentials.clone();
-        let relayed = self.allocations[&id].relayed;
         let (Ok(number), Ok(peer)) = (message.attribute::<ChannelNumber>(), message.attribute::<XorPeerAddress>()) else {
             return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
         };
@@ -784,7 +870,7 @@ impl<H: Clone> Relay<H> {
         if !CHANNEL_NUMBERS.contains(&number) {
             return Err(Refused::new(ErrorCode::BAD_REQUEST, &credentials));
         }
-        self.check_peer(relayed, peer, &credentials)?;
+        self.check_peer(id, peer, &credentials)?;
         let allocation = self.allocations.get_mut(&id).expect("authenticated against it");
         let clash_number = allocation.channels.get(&number).is_some_and(|c| c.peer != peer);
         let clash_peer = allocation.channel_of_peer.get(&peer).is_some_and(|&n| n != number);
@@ -808,9 +894,9 @@ impl<H: Clone> Relay<H> {
         }
     }
 
-    /// 443 for the other address family, 403 for peers the policy refuses.
-    fn check_peer(&self, relayed: SocketAddr, peer: SocketAddr, credentials: &LongTermKeyCredentials) -> Result<(), Refused> {
-        if peer.is_ipv4() != relayed.is_ipv4() {
+    /// 443 for a family the allocation has no relay of, 403 for peers the policy refuses.
+    fn check_peer(&self, id: AllocationId, peer: SocketAddr, credentials: &LongTermKeyCredentials) -> Result<(), Refused> {
+        if self.allocations[&id].handle_for(peer).is_none() {
             return Err(Refused::new(ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH, credentials));
         }
         if !self.peer_allowed(peer) {
@@ -938,9 +1024,11 @@ impl<H: Clone> Relay<H> {
     fn remove(&mut self, id: AllocationId) {
         let Some(allocation) = self.allocations.remove(&id) else { return };
         self.by_client.remove(&allocation.client);
-        self.by_relayed.remove(&allocation.relayed);
-        if self.relayed_by_port.get(&allocation.relayed.port()) == Some(&allocation.relayed) {
-            self.relayed_by_port.remove(&allocation.relayed.port());
+        for relayed in allocation.relays() {
+            self.by_relayed.remove(&relayed);
+            if self.relayed_by_port.get(&relayed.port()) == Some(&relayed) {
+                self.relayed_by_port.remove(&relayed.port());
+            }
         }
         if let Some(count) = self.per_user.get_mut(&allocation.user) {
             *count -= 1;
@@ -982,8 +1070,12 @@ fn forward_to_peer<'a, H: Clone>(
         counters.add_dropped();
         return ClientAction::Ignore;
     }
+    let Some(relay) = allocation.handle_for(destination).cloned() else {
+        counters.add_dropped();
+        return ClientAction::Ignore;
+    };
     counters.add_to_peer(payload.len());
-    ClientAction::Forward { relay: allocation.handle.clone(), peer: destination, payload }
+    ClientAction::Forward { relay, peer: destination, payload }
 }
 
 type Outcome<'a, H> = Result<ClientAction<'a, H>, Refused>;
@@ -1002,31 +1094,6 @@ impl Refused {
 
 fn error_code(code: u16) -> ErrorCode {
     ErrorCode::builder(code).build().expect("codes we send are in range")
-}
-
-fn add_allocation_attributes<H>(
-    out: &mut MessageWriteVec,
-    allocation: &Allocation<H>,
-    advertised: SocketAddr,
-    now: Now,
-    transaction: TransactionId,
-) {
-    let left = allocation.expires.saturating_duration_since(now.instant).as_secs().max(1) as u32;
-    let _ = out.add_attribute(&XorRelayedAddress::new(advertised, transaction));
-    let _ = out.add_attribute(&Lifetime::new(left.min(allocation.lifetime.as_secs() as u32)));
-    let _ = out.add_attribute(&XorMappedAddress::new(allocation.client.client, transaction));
-}
-
-fn allocate_success<H>(
-    message: &Message,
-    allocation: &Allocation<H>,
-    advertised: SocketAddr,
-    now: Now,
-    algorithm: IntegrityAlgorithm,
-) -> Vec<u8> {
-    let mut out = Message::builder_success(message, MessageWriteVec::new());
-    add_allocation_attributes(&mut out, allocation, advertised, now, message.transaction_id());
-    sign(out, &allocation.credentials, algorithm)
 }
 
 /// Comprehension-required attributes of `message` the relay does not understand.

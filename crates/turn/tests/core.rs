@@ -16,7 +16,8 @@ use stun_types::message::{
 };
 use stun_types::prelude::*;
 use turn_types::attribute::{
-    ChannelNumber, Data, Lifetime, RequestedAddressFamily, RequestedTransport, XorPeerAddress, XorRelayedAddress,
+    AdditionalAddressFamily, AddressErrorCode, ChannelNumber, Data, Lifetime, RequestedAddressFamily, RequestedTransport,
+    XorPeerAddress, XorRelayedAddress,
 };
 use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
 
@@ -65,7 +66,12 @@ impl Harness {
             ClientAction::Bind(pending) => {
                 self.next_port += 1;
                 let relayed = SocketAddr::new(pending.relay_ip(), self.next_port);
-                Answer::Reply(self.relay.finish_allocation(pending, Some((relayed, u32::from(self.next_port))), self.now))
+                let bound = Some((relayed, u32::from(self.next_port)));
+                let additional = pending.additional_ip().map(|ip| {
+                    self.next_port += 1;
+                    (SocketAddr::new(ip, self.next_port), u32::from(self.next_port))
+                });
+                Answer::Reply(self.relay.finish_dual_allocation(pending, bound, additional, self.now))
             }
         }
     }
@@ -960,4 +966,73 @@ fn relayed_addresses_are_ipv4_unless_ipv6_is_asked_for_whatever_the_clients_fami
     // A relay that listens on one family only cannot relay the other.
     let mut single = Harness::new();
     assert_eq!(v6(4003).allocate(&mut single).code(), Some(440));
+}
+
+/// The XOR-RELAYED-ADDRESS attributes of an Allocate success, in order.
+fn relayed_addresses(answer: &Answer) -> Vec<SocketAddr> {
+    let reply = answer.reply();
+    (0..).map_while(|n| reply.nth_attribute::<XorRelayedAddress>(n).ok()).map(|a| a.addr(reply.transaction_id())).collect()
+}
+
+#[test]
+fn a_dual_allocation_relays_to_ipv4_and_ipv6_peers_through_its_two_relays() {
+    let mut relay = Harness::with(|c| c.relay_ips = vec![addr("127.0.0.1:0").ip(), addr("[::1]:0").ip()]);
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    let dual = AdditionalAddressFamily::new(stun_types::AddressFamily::IPV6);
+    let answer = relay.send(client.five, &client.request(ALLOCATE, &[&udp(), &dual]));
+    assert_eq!(answer.code(), None);
+    let relays = relayed_addresses(&answer);
+    assert_eq!(relays.len(), 2, "{relays:?}");
+    assert!(relays[0].is_ipv4() && relays[1].is_ipv6(), "IPv4 first, then the additional IPv6: {relays:?}");
+    assert!(answer.reply().attribute::<AddressErrorCode>().is_err(), "no error for a family that was given");
+    let (v4, v6) = ("8.8.8.8:5000", "[2606:4700::1111]:5000");
+    for peer in [v4, v6] {
+        assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, peer, &[])).code(), None, "{peer}");
+    }
+    // Each peer is reached from the relay of its family.
+    let Answer::Forward(through_v4, to, _) = relay.send(client.five, &send_indication(v4, b"four")) else { panic!("forwarded") };
+    assert_eq!((through_v4, to), (u32::from(relays[0].port()), addr(v4)));
+    let Answer::Forward(through_v6, to, _) = relay.send(client.five, &send_indication(v6, b"six")) else { panic!("forwarded") };
+    assert_eq!((through_v6, to), (u32::from(relays[1].port()), addr(v6)));
+    // And what an IPv6 peer sends comes back as a Data indication naming it.
+    let (to_client, data) = from_peer(&mut relay, 1, v6, b"back").expect("relayed to the client");
+    assert_eq!(to_client, client.five);
+    let data = Message::from_bytes(&data).unwrap();
+    assert_eq!(data.attribute::<XorPeerAddress>().unwrap().addr(data.transaction_id()), addr(v6));
+    // Deleting it frees both relayed addresses: another client's permission for them is a
+    // permission for strangers now, refused by the default policy.
+    assert_eq!(relay.send(client.five, &client.request(REFRESH, &[&Lifetime::new(0)])).code(), None);
+    assert_eq!(relay.relay.allocation_count(), 0);
+}
+
+#[test]
+fn a_dual_allocation_without_ipv6_goes_ahead_with_ipv4_and_says_why() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    let dual = AdditionalAddressFamily::new(stun_types::AddressFamily::IPV6);
+    let answer = relay.send(client.five, &client.request(ALLOCATE, &[&udp(), &dual]));
+    assert_eq!(answer.code(), None);
+    let relays = relayed_addresses(&answer);
+    assert!(relays.len() == 1 && relays[0].is_ipv4(), "{relays:?}");
+    let error = answer.reply().attribute::<AddressErrorCode>().expect("ADDRESS-ERROR-CODE");
+    assert_eq!((error.family(), error.error().code()), (stun_types::AddressFamily::IPV6, 440));
+    let v6 = "[2606:4700::1111]:5000";
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, v6, &[])).code(), Some(443));
+}
+
+#[test]
+fn malformed_dual_allocations_get_400() {
+    let mut relay = Harness::with(|c| c.relay_ips = vec![addr("127.0.0.1:0").ip(), addr("[::1]:0").ip()]);
+    let mut client = Client::valid(4000);
+    client.challenge(&mut relay);
+    // The codec will not even write an additional IPv4, so it is written raw.
+    let ipv4 = stun_types::attribute::RawAttribute::new(AdditionalAddressFamily::TYPE, &[0x01, 0, 0, 0]);
+    assert_eq!(relay.send(client.five, &client.request(ALLOCATE, &[&udp(), &ipv4])).code(), Some(400), "an additional IPv4");
+    let dual = AdditionalAddressFamily::new(stun_types::AddressFamily::IPV6);
+    let one = RequestedAddressFamily::new(stun_types::AddressFamily::IPV6);
+    let both = client.request(ALLOCATE, &[&udp(), &one, &dual]);
+    assert_eq!(relay.send(client.five, &both).code(), Some(400), "one family and a dual allocation at once");
+    assert_eq!(relay.relay.allocation_count(), 0);
 }

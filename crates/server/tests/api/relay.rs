@@ -300,3 +300,81 @@ async fn uclient_relays_over_tls_when_a_certificate_is_configured() {
     let (ok, text) = uclient(tls_port, "127.0.0.1", peer.port, &["-t", "-S", "-n", "20"], &username, &password).await;
     assert!(ok && text.contains("tot_recv_msgs=20") && text.contains("Total lost packets 0"), "{text}");
 }
+
+#[tokio::test]
+async fn a_dual_allocation_relays_to_an_ipv4_and_an_ipv6_peer_at_once() {
+    use stun_types::attribute::{Nonce, Realm, Username};
+    use stun_types::message::{IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageWriteVec};
+    use stun_types::prelude::*;
+    use turn_types::attribute::{AdditionalAddressFamily, Data, RequestedTransport, XorPeerAddress, XorRelayedAddress};
+    use turn_types::message::{ALLOCATE, CREATE_PERMISSION, SEND};
+
+    let app = relay_app(|c| c.turn.listen = "0.0.0.0:0".parse().unwrap()).await;
+    let amy = app.register("amy").await;
+    let (port, username, password) = issued(&app, &amy).await;
+    // Two peers on loopback, one of each family, that echo what they get.
+    let mut peers = Vec::new();
+    for bind in ["127.0.0.1:0", "[::1]:0"] {
+        let peer = tokio::net::UdpSocket::bind(bind).await.unwrap();
+        peers.push(peer.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while let Ok((len, from)) = peer.recv_from(&mut buf).await {
+                let _ = peer.send_to(&buf[..len], from).await;
+            }
+        });
+    }
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut receive = async || -> Vec<u8> {
+        let len = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf)).await.expect("the relay answers").unwrap();
+        buf[..len].to_vec()
+    };
+    let dual = AdditionalAddressFamily::new(stun_types::AddressFamily::IPV6);
+    let mut first = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+    first.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+    first.add_attribute(&dual).unwrap();
+    socket.send(&first.finish()).await.unwrap();
+    let challenge = receive().await;
+    let challenge = Message::from_bytes(&challenge).unwrap();
+    let realm = challenge.attribute::<Realm>().unwrap().realm().to_owned();
+    let nonce = challenge.attribute::<Nonce>().unwrap().nonce().to_owned();
+    let key = LongTermKeyCredentials::new(username.clone(), password.clone(), realm.clone()).into();
+    let signed = |mut out: stun_types::message::MessageWriteVec| {
+        out.add_attribute(&Username::new(&username).unwrap()).unwrap();
+        out.add_attribute(&Realm::new(&realm).unwrap()).unwrap();
+        out.add_attribute(&Nonce::new(&nonce).unwrap()).unwrap();
+        out.add_message_integrity(&key, IntegrityAlgorithm::Sha1).unwrap();
+        out.finish()
+    };
+    let mut allocate = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+    allocate.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+    allocate.add_attribute(&dual).unwrap();
+    socket.send(&signed(allocate)).await.unwrap();
+    let answer = receive().await;
+    let answer = Message::from_bytes(&answer).unwrap();
+    assert_eq!(answer.class(), MessageClass::Success);
+    let relays: Vec<std::net::SocketAddr> =
+        (0..).map_while(|n| answer.nth_attribute::<XorRelayedAddress>(n).ok()).map(|a| a.addr(answer.transaction_id())).collect();
+    assert!(relays.len() == 2 && relays[0].is_ipv4() && relays[1].is_ipv6(), "{relays:?}");
+
+    let mut permission = Message::builder_request(CREATE_PERMISSION, MessageWriteVec::new());
+    let transaction = permission.transaction_id();
+    for peer in &peers {
+        permission.add_attribute(&XorPeerAddress::new(*peer, transaction)).unwrap();
+    }
+    socket.send(&signed(permission)).await.unwrap();
+    assert_eq!(Message::from_bytes(&receive().await).unwrap().class(), MessageClass::Success);
+    for (n, peer) in peers.iter().enumerate() {
+        let mut send = Message::builder_indication(SEND, MessageWriteVec::new());
+        let transaction = send.transaction_id();
+        send.add_attribute(&XorPeerAddress::new(*peer, transaction)).unwrap();
+        send.add_attribute(&Data::new(&[n as u8; 4])).unwrap();
+        socket.send(&send.finish()).await.unwrap();
+        let echoed = receive().await;
+        let echoed = Message::from_bytes(&echoed).unwrap();
+        assert_eq!(echoed.attribute::<XorPeerAddress>().unwrap().addr(echoed.transaction_id()), *peer);
+        assert_eq!(echoed.attribute::<Data>().unwrap().data(), [n as u8; 4]);
+    }
+}

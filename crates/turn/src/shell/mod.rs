@@ -364,9 +364,9 @@ fn bind_allocation(worker: &Arc<Worker>, pending: Box<PendingAllocation>, now: N
     let shared = &worker.shared;
     let mut relay = shared.relay();
     let ports = relay.config().relay_ports.clone();
-    let bound = bind_relay_socket(pending.relay_ip(), &ports, pending.even_port);
     let id = pending.id();
-    let bound = bound.map(|socket| {
+    // Each relay socket is read on this worker, as the allocation's own.
+    let start = |socket: UdpSocket| {
         let socket = Arc::new(socket);
         let stop = shared.shutdown.child_token();
         let addr = socket.local_addr().expect("bound socket");
@@ -374,11 +374,17 @@ fn bind_allocation(worker: &Arc<Worker>, pending: Box<PendingAllocation>, now: N
         // Not tracked: shutdown cancels it through `stop`, and tracking would cost every poll.
         tokio::spawn(stop.clone().run_until_cancelled_owned(reader));
         (addr, RelayPort(Arc::new(RelayPortInner { socket, _stop: stop.drop_guard() })))
-    });
+    };
+    let bound = bind_relay_socket(pending.relay_ip(), &ports, pending.even_port).map(start);
     if bound.is_none() {
         tracing::warn!("no free relay port in turn.relay_ports; answering 508");
     }
-    relay.finish_allocation(pending, bound, now)
+    // A dual allocation's IPv6 relay; without one the allocation goes ahead with IPv4 alone.
+    let additional = match (bound.is_some(), pending.additional_ip()) {
+        (true, Some(ip)) => bind_relay_socket(ip, &ports, false).map(start),
+        _ => None,
+    };
+    relay.finish_dual_allocation(pending, bound, additional, now)
 }
 
 fn bind_relay_socket(ip: IpAddr, ports: &std::ops::RangeInclusive<u16>, even: bool) -> Option<UdpSocket> {
