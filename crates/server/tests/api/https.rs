@@ -238,3 +238,60 @@ async fn garbage_stalled_handshakes_and_split_stun_do_not_stop_the_port() {
     assert_eq!(answer[..2], [0x01, 0x01], "a Binding success response");
     assert_eq!(answer[8..20], binding[8..20], "for our transaction");
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_files_at_once() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let first = ca.write_leaf(dir.path(), &[NAME]);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("CROMULENT_LOG_FORMAT", "json")
+        .env("CROMULENT_TURN_PROVIDER", "none")
+        .env("CROMULENT_TLS_CERT", dir.path().join("cert.pem"))
+        .env("CROMULENT_TLS_KEY", dir.path().join("key.pem"))
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (addr, mut lines) = crate::helpers::listening_address(&mut child).await;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    assert_eq!(served_leaf(addr, NAME, &ca.pem()).await, Some(first.der.clone()));
+
+    // New files that look unchanged to the poller (same length, same modification time), so
+    // only the signal can make the server read them.
+    let stamps: Vec<(std::time::SystemTime, u64)> = ["cert.pem", "key.pem"]
+        .iter()
+        .map(|f| std::fs::metadata(dir.path().join(f)).map(|m| (m.modified().unwrap(), m.len())).unwrap())
+        .collect();
+    let second = loop {
+        let leaf = ca.leaf(&[NAME]);
+        if leaf.cert_pem.len() as u64 <= stamps[0].1 && leaf.key_pem.len() as u64 <= stamps[1].1 {
+            break leaf;
+        }
+    };
+    for ((name, text), (modified, len)) in [("cert.pem", &second.cert_pem), ("key.pem", &second.key_pem)].into_iter().zip(&stamps)
+    {
+        // PEM readers skip trailing newlines, which pad the file to the old length.
+        let padded = format!("{text}{}", "\n".repeat(*len as usize - text.len()));
+        std::fs::write(dir.path().join(name), padded).unwrap();
+        std::fs::File::options().write(true).open(dir.path().join(name)).unwrap().set_modified(*modified).unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(served_leaf(addr, NAME, &ca.pem()).await, Some(first.der), "the poller saw no change");
+    let pid = child.id().unwrap();
+    assert!(std::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap().success());
+    let mut served = None;
+    for _ in 0..20 {
+        served = served_leaf(addr, NAME, &ca.pem()).await;
+        if served.as_ref() == Some(&second.der) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(served, Some(second.der), "SIGHUP reloads within a second");
+    assert!(child.try_wait().unwrap().is_none(), "and the server is still running");
+}
