@@ -44,6 +44,12 @@ pub enum ErrorCode {
     RegistrationClosed,
     /// Unknown route or id, or something the caller may not know exists.
     NotFound,
+    /// The change would leave the server without an enabled admin.
+    LastAdmin,
+    /// An admin disabled this account.
+    AccountDisabled,
+    /// An admin timed this account out: it may read but not post, type or speak for now.
+    TimedOut,
     /// Too many attempts; `Retry-After` says when to try again.
     RateLimited,
 

@@ -299,6 +299,8 @@ pub mod close {
     /// The user opened more sessions than the server allows at once; this one, their oldest,
     /// was ended. Do not reconnect automatically.
     pub const TOO_MANY_SESSIONS: u16 = 4012;
+    /// An admin disabled the account. Do not reconnect.
+    pub const ACCOUNT_DISABLED: u16 = 4013;
     /// The client sent ops faster than the rate limit allows.
     pub const RATE_LIMITED: u16 = 4029;
 }

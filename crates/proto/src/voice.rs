@@ -136,3 +136,12 @@ pub struct VoiceSessionReplaced {
     /// The channel this connection was in.
     pub channel_id: Id,
 }
+
+/// `voice_disconnected` event: a moderator removed this connection's user from voice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VoiceDisconnected {
+    /// The channel they were in.
+    pub channel_id: Id,
+    /// `moderator` (an admin disconnected them) or `timed_out`.
+    pub reason: String,
+}

@@ -98,9 +98,13 @@ impl AppState {
         });
         let ids = IdGenerator::starting_after(store.max_id().await?);
         let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref(), web_port), config.turn.stun_urls.clone());
-        let voice = Voice::new(config.voice.clone(), ice);
+        let mut voice = Voice::new(config.voice.clone(), ice);
+        if let Some(relay) = &relay {
+            voice = voice.with_relay(relay.server.clone(), config.turn.credential_ttl_secs);
+        }
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice);
         chat.create_default_channels().await?;
+        chat.load_timeouts().await?;
         stop_relay_on_error.disarm();
         Ok(AppState {
             chat,

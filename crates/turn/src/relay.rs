@@ -299,6 +299,9 @@ pub struct Relay<H> {
     by_relayed: HashMap<SocketAddr, AllocationId>,
     relayed_by_port: HashMap<u16, SocketAddr>,
     per_user: HashMap<String, usize>,
+    /// Users an admin barred, until (unix seconds) every credential minted for them before
+    /// has expired.
+    barred: HashMap<String, u64>,
     next_id: u64,
     counters: Arc<Counters>,
     unauthenticated: SourceBudget,
@@ -343,6 +346,7 @@ impl<H: Clone> Relay<H> {
             by_relayed: HashMap::default(),
             relayed_by_port: HashMap::default(),
             per_user: HashMap::default(),
+            barred: HashMap::default(),
             next_id: 1,
             counters,
             unauthenticated,
@@ -583,6 +587,12 @@ impl<H: Clone> Relay<H> {
                 self.config.realm.clone(),
             );
             if let Some(algorithm) = check_integrity(data, message, &credentials) {
+                if self.barred.get(rest.user).is_some_and(|&until| until > now.unix) {
+                    self.counters.add_refusal(ErrorCode::FORBIDDEN);
+                    let mut out = Message::builder_error(message, MessageWriteVec::new());
+                    let _ = out.add_attribute(&error_code(ErrorCode::FORBIDDEN));
+                    return Err(ClientAction::Reply(sign(out, &credentials, algorithm)));
+                }
                 return Ok(Authenticated::New { user: rest.user.to_owned(), credentials, expiry: rest.expiry, algorithm });
             }
         }
@@ -1012,6 +1022,24 @@ impl<H: Clone> Relay<H> {
             allocation.channel_of_peer.retain(|_, number| channels.get(number).is_some_and(|c| c.expires > now.instant));
             channels.retain(|_, c| c.expires > now.instant);
         }
+    }
+
+    /// Ends every allocation of `user` (the user part of its REST usernames) and refuses new
+    /// ones until `until` (unix seconds), when credentials minted before have expired: an
+    /// admin disabled the account.
+    pub fn bar_user(&mut self, user: &str, until: u64, now: Now) -> usize {
+        let doomed: Vec<AllocationId> = self.allocations.iter().filter(|(_, a)| a.user == user).map(|(id, _)| *id).collect();
+        for id in &doomed {
+            self.remove(*id);
+        }
+        self.barred.retain(|_, &mut until| until > now.unix);
+        self.barred.insert(user.to_owned(), until);
+        doomed.len()
+    }
+
+    /// Lets a barred user allocate again (an admin enabled the account).
+    pub fn unbar_user(&mut self, user: &str) {
+        self.barred.remove(user);
     }
 
     /// Ends every allocation of a client whose stream closed.

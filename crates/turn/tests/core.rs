@@ -1036,3 +1036,19 @@ fn malformed_dual_allocations_get_400() {
     assert_eq!(relay.send(client.five, &both).code(), Some(400), "one family and a dual allocation at once");
     assert_eq!(relay.relay.allocation_count(), 0);
 }
+
+#[test]
+fn a_barred_user_loses_its_allocations_and_cannot_allocate_until_unbarred() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    let mut other = Client::udp(4001, "43", 1_800_003_600);
+    other.relayed(&mut relay);
+    assert_eq!(relay.relay.allocation_count(), 2);
+    assert_eq!(relay.relay.bar_user("42", 1_800_003_600, relay.now), 1, "only user 42's allocation ends");
+    assert_eq!(relay.relay.allocation_count(), 1);
+    let mut again = Client::valid(4002);
+    assert_eq!(again.allocate(&mut relay).code(), Some(403));
+    relay.relay.unbar_user("42");
+    assert_eq!(Client::valid(4003).allocate(&mut relay).code(), None);
+}

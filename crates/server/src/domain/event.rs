@@ -2,7 +2,7 @@
 
 use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TypingStart};
 use cromulent_proto::rest::{Channel, Message};
-use cromulent_proto::voice::{VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
+use cromulent_proto::voice::{VoiceDisconnected, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
 use serde::Serialize;
 
 /// An event fanned out to gateway sessions.
@@ -30,6 +30,8 @@ pub enum Event {
     VoiceSignal(VoiceSignalFrom),
     /// This connection's voice session was taken over elsewhere.
     VoiceSessionReplaced(VoiceSessionReplaced),
+    /// A moderator removed the user from voice.
+    VoiceDisconnected(VoiceDisconnected),
 }
 
 impl Event {
@@ -47,6 +49,7 @@ impl Event {
             Event::VoiceStateUpdate(_) => "voice_state_update",
             Event::VoiceSignal(_) => "voice_signal",
             Event::VoiceSessionReplaced(_) => "voice_session_replaced",
+            Event::VoiceDisconnected(_) => "voice_disconnected",
         }
     }
 
@@ -65,6 +68,7 @@ impl Event {
             Event::VoiceStateUpdate(v) => json(v),
             Event::VoiceSignal(v) => json(v),
             Event::VoiceSessionReplaced(v) => json(v),
+            Event::VoiceDisconnected(v) => json(v),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! REST transport: the router, typed errors mapped to status codes once, and extractors that
 //! turn malformed requests into typed errors instead of plain-text rejections.
 
+mod admin;
 mod assets;
 mod auth;
 mod channels;
@@ -51,6 +52,12 @@ pub fn router(state: AppState) -> Router {
         .route("/channels/{channel_id}/messages", get(messages::history).post(messages::post))
         .route("/channels/{channel_id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))
         .route("/voice/ice-servers", get(voice::ice_servers))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{user_id}", patch(admin::update_user))
+        .route("/admin/users/{user_id}/timeout", post(admin::timeout).delete(admin::clear_timeout))
+        .route("/admin/users/{user_id}/password", post(admin::set_password))
+        .route("/admin/voice/disconnect", post(admin::voice_disconnect))
+        .route("/admin/audit", get(admin::audit))
         .route("/gateway", get(crate::gateway::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -151,7 +158,7 @@ impl From<Error> for ApiError {
         let status = match &err {
             Error::Invalid(_) | Error::WrongChannelKind { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::RegistrationClosed => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::RegistrationClosed | Error::Restricted { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } | Error::Refused { .. } => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -147,6 +147,22 @@ impl Hub {
         }
     }
 
+    /// Ends every gateway session of `user_id` with close code `code` (the account was disabled).
+    pub fn end_user(&self, user_id: i64, code: u16) {
+        let doomed: Vec<Arc<Session>> = self
+            .inner
+            .sessions
+            .read()
+            .expect("sessions lock")
+            .values()
+            .filter(|s| s.principal.user_id == user_id)
+            .cloned()
+            .collect();
+        for session in doomed {
+            self.end_session(&session, code);
+        }
+    }
+
     fn end_session(&self, session: &Arc<Session>, code: u16) {
         if !session.end(code) {
             return;

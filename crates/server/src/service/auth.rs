@@ -182,6 +182,9 @@ impl Chat {
         let hash = user.as_ref().map_or(DECOY_HASH.to_owned(), |u| u.password_hash.clone());
         let verified = self.verify_password(password.to_owned(), hash).await?;
         match user {
+            Some(user) if verified && user.disabled() => {
+                Err(Error::Restricted { code: ErrorCode::AccountDisabled, message: "An admin disabled this account.".to_owned() })
+            }
             Some(user) if verified => {
                 // A proven device keeps its cookie; a new one gets its own.
                 let device_cookie = match (proven, device) {
@@ -238,7 +241,7 @@ impl Chat {
         Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000, device_cookie })
     }
 
-    async fn hash_password(&self, password: Password) -> Result<String> {
+    pub(super) async fn hash_password(&self, password: Password) -> Result<String> {
         self.hashing.hash(password.expose().to_owned()).await
     }
 

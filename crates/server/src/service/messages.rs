@@ -82,6 +82,7 @@ impl Chat {
         content: &str,
         nonce: Option<&str>,
     ) -> Result<Posted> {
+        self.check_not_timed_out(principal.user_id)?;
         let content = MessageContent::parse(content)?;
         let nonce = nonce.map(Nonce::parse).transpose()?;
         // A retry of a send that already went through gets the message back and costs nothing.
@@ -158,6 +159,7 @@ impl Chat {
 
     /// Tells the channel's audience the caller is typing; the indicator lapses after 8 s.
     pub async fn start_typing(&self, principal: &Principal, channel_id: Id) -> Result<()> {
+        self.check_not_timed_out(principal.user_id)?;
         let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
         let event = Event::TypingStart(TypingStart {

@@ -1,6 +1,7 @@
 //! Use cases of the chat: accounts, channels, messages, settings. Each checks who may do it,
 //! writes through the [`Store`] and tells connected clients through the [`Hub`].
 
+mod admin;
 mod auth;
 mod channels;
 mod device;
@@ -77,6 +78,14 @@ pub enum Error {
         /// A sentence for people.
         message: &'static str,
     },
+    /// An admin restricted the account: disabled, or timed out for now.
+    #[error("{message}")]
+    Restricted {
+        /// `account_disabled` or `timed_out`.
+        code: ErrorCode,
+        /// A sentence for people.
+        message: String,
+    },
     /// Too many attempts; try again later.
     #[error("Too many attempts; try again in {retry_after_secs} s.")]
     RateLimited {
@@ -131,7 +140,7 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::RegistrationClosed => ErrorCode::RegistrationClosed,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::Conflict { code, .. } | Error::Refused { code, .. } => *code,
+            Error::Conflict { code, .. } | Error::Refused { code, .. } | Error::Restricted { code, .. } => *code,
             Error::WrongChannelKind { needed: "voice", .. } => ErrorCode::NotAVoiceChannel,
             Error::WrongChannelKind { .. } => ErrorCode::WrongChannelKind,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
@@ -170,6 +179,11 @@ pub struct Chat {
     locks: Arc<locks::ChannelLocks>,
     voice: Arc<Voice>,
     auth: AuthConfig,
+    /// Timed-out accounts and when their timeout ends, read on every post, typing and join.
+    timeouts: Arc<std::sync::RwLock<std::collections::HashMap<i64, i64>>>,
+    /// Changes to who administers the server, one at a time, so two admins demoting each other
+    /// at once cannot leave none.
+    admin_changes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Chat {
@@ -193,6 +207,8 @@ impl Chat {
             locks: Arc::default(),
             voice: Arc::new(voice),
             auth,
+            timeouts: Arc::default(),
+            admin_changes: Arc::default(),
         }
     }
 

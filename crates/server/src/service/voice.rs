@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use cromulent_proto::rest::ChannelKind;
 use cromulent_proto::voice::{
-    IceServers, IceTransportPolicy, VoiceFlags, VoiceJoined, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate,
+    IceServers, IceTransportPolicy, VoiceDisconnected, VoiceFlags, VoiceJoined, VoiceSessionReplaced, VoiceSignalFrom,
+    VoiceStateUpdate,
 };
 use cromulent_proto::{ErrorCode, Id};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -21,6 +22,7 @@ use crate::domain::event::Event;
 use crate::hub::Session;
 use crate::voice::rooms::Member;
 use crate::voice::{IceServersSource, JoinRefused, RequestHost, VoiceRooms};
+use cromulent_turn::shell::RelayServer;
 
 /// Voice state shared by all connections.
 pub struct Voice {
@@ -28,13 +30,28 @@ pub struct Voice {
     ice: IceServersSource,
     signals: DefaultKeyedRateLimiter<i64>,
     config: VoiceConfig,
+    /// The built-in relay, to end a disabled account's allocations, and how long the
+    /// credentials it was given stay valid.
+    relay: Option<(Arc<RelayServer>, u64)>,
 }
 
 impl Voice {
     /// An empty registry that hands out ICE servers from `ice`.
     pub fn new(config: VoiceConfig, ice: IceServersSource) -> Voice {
         let per_minute = NonZeroU32::new(config.signals_per_minute.max(1)).expect("at least one");
-        Voice { rooms: VoiceRooms::default(), ice, signals: RateLimiter::keyed(Quota::per_minute(per_minute)), config }
+        Voice {
+            rooms: VoiceRooms::default(),
+            ice,
+            signals: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            config,
+            relay: None,
+        }
+    }
+
+    /// The same, with the built-in relay whose credentials live `credential_ttl_secs`.
+    pub fn with_relay(mut self, relay: Arc<RelayServer>, credential_ttl_secs: u64) -> Voice {
+        self.relay = Some((relay, credential_ttl_secs));
+        self
     }
 }
 
@@ -75,6 +92,7 @@ impl Chat {
             return Err(refused(ErrorCode::VoiceDisabled, "Voice is turned off on this server."));
         }
         let principal = session.principal();
+        self.check_not_timed_out(principal.user_id)?;
         let joined = {
             let _access = self.locks.read(channel_id.0).await;
             let channel = self.visible_channel(principal, channel_id).await?;
@@ -207,6 +225,32 @@ impl Chat {
                 tracing::warn!(error = ?err, "leaving voice after a lost connection failed");
             }
         });
+    }
+
+    /// Takes `user_id` out of voice on whatever connection they are in it, telling that
+    /// connection why (`reason`: `moderator` or `timed_out`) and the channel they left.
+    pub(super) async fn remove_from_voice(&self, user_id: i64, reason: &str) -> Result<bool> {
+        let Some(member) = self.voice.rooms.member(user_id) else { return Ok(false) };
+        let Some(left) = self.voice.rooms.leave(user_id, &member.session) else { return Ok(false) };
+        member.session.send_event(&Event::VoiceDisconnected(VoiceDisconnected {
+            channel_id: Id(left.channel_id),
+            reason: reason.to_owned(),
+        }));
+        self.announce_left(user_id, left.channel_id).await?;
+        Ok(true)
+    }
+
+    /// Ends a disabled account's relay allocations and refuses it new ones while credentials
+    /// minted before are still valid; lets it allocate again when `barred` is false.
+    pub(super) fn bar_from_relay(&self, user_id: i64, barred: bool) {
+        let Some((relay, ttl)) = &self.voice.relay else { return };
+        if barred {
+            let until = (now_ms() / 1000).max(0) as u64 + ttl;
+            let ended = relay.bar_user(&user_id.to_string(), until);
+            tracing::info!(user = user_id, ended, "relay allocations of a disabled account ended");
+        } else {
+            relay.unbar_user(&user_id.to_string());
+        }
     }
 
     /// Voice states of the voice channels `visible` lists, for `ready`.

@@ -3,6 +3,7 @@
 
 mod channels;
 mod messages;
+mod moderation;
 mod sessions;
 mod settings;
 mod users;
@@ -15,6 +16,7 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use channels::{ChannelRow, NewChannel};
 pub use messages::{MessageRow, NewMessage};
+pub use moderation::AuditRow;
 pub use sessions::SessionRow;
 pub use users::{NewUser, UserRow};
 

@@ -44,7 +44,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT s.id AS session_id, s.user_id, u.username, u.admin, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
         )
         .bind(token_hash)
         .bind(now)

@@ -18,12 +18,20 @@ pub struct UserRow {
     admin: i64,
     /// Unix milliseconds.
     pub created_at: i64,
+    disabled: i64,
+    /// Until when (unix milliseconds) the account may not post, type or speak.
+    pub timeout_until: Option<i64>,
 }
 
 impl UserRow {
     /// Whether the account administers the server.
     pub fn admin(&self) -> bool {
         flag(self.admin)
+    }
+
+    /// Whether an admin disabled the account.
+    pub fn disabled(&self) -> bool {
+        flag(self.disabled)
     }
 }
 
@@ -51,7 +59,7 @@ pub struct NewUser<'a> {
 /// Columns of [`UserRow`], as a macro so queries stay `'static` strings.
 macro_rules! user_columns {
     () => {
-        "id, username, email, password_hash, admin, created_at"
+        "id, username, email, password_hash, admin, created_at, disabled, timeout_until"
     };
 }
 

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod acme;
+mod admin;
 mod assets;
 mod auth;
 mod channels;

@@ -378,3 +378,20 @@ async fn a_dual_allocation_relays_to_an_ipv4_and_an_ipv6_peer_at_once() {
         assert_eq!(echoed.attribute::<Data>().unwrap().data(), [n as u8; 4]);
     }
 }
+
+#[tokio::test]
+async fn a_banned_account_loses_its_allocations_and_its_credentials_stop_working() {
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let (port, username, password) = issued(&app, &ben).await;
+    assert_eq!(allocate(port, &username, &password).await, None);
+    let ban = serde_json::json!({"disabled": true});
+    let (status, _) = app.call(Method::PATCH, &format!("/admin/users/{}", ben.id), Some(&amy.token), Some(ban)).await;
+    assert!(status.is_success());
+    assert_eq!(allocate(port, &username, &password).await, Some(403), "credentials minted before the ban are refused");
+    let unban = serde_json::json!({"disabled": false});
+    let (status, _) = app.call(Method::PATCH, &format!("/admin/users/{}", ben.id), Some(&amy.token), Some(unban)).await;
+    assert!(status.is_success());
+    assert_eq!(allocate(port, &username, &password).await, None, "enabled again, they work");
+}

@@ -99,6 +99,7 @@ pub struct RelayServer {
     tcp_port: u16,
     tls_port: Option<u16>,
     door: StreamDoor,
+    shared: Arc<Shared>,
     running: tokio::sync::Mutex<mpsc::Receiver<()>>,
 }
 
@@ -170,6 +171,7 @@ impl RelayServer {
             tcp_port,
             tls_port,
             door: StreamDoor(door),
+            shared,
             running: tokio::sync::Mutex::new(running),
         })
     }
@@ -187,6 +189,18 @@ impl RelayServer {
     /// The TLS listening port, if TLS is on.
     pub fn tls_port(&self) -> Option<u16> {
         self.tls_port
+    }
+
+    /// Ends `user`'s allocations and refuses new ones until `until` (unix seconds); see
+    /// [`Relay::bar_user`]. Returns how many allocations ended.
+    pub fn bar_user(&self, user: &str, until: u64) -> usize {
+        let now = self.shared.now();
+        self.shared.relay().bar_user(user, until, now)
+    }
+
+    /// Lets a barred user allocate again.
+    pub fn unbar_user(&self, user: &str) {
+        self.shared.relay().unbar_user(user);
     }
 
     /// Where another listener hands TURN connections it recognised.
