@@ -133,7 +133,7 @@ impl Store {
     /// A channel's explicit members, by username.
     pub async fn list_channel_members(&self, channel_id: i64) -> Result<Vec<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT u.id, u.username, u.email, u.password_hash, u.admin, u.created_at \
+            "SELECT u.id, u.username, u.email, u.password_hash, u.admin, u.created_at, u.disabled, u.timeout_until \
              FROM channel_members m JOIN users u ON u.id = m.user_id \
              WHERE m.channel_id = $1 ORDER BY u.username_key",
         )
