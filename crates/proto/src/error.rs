@@ -42,6 +42,9 @@ pub enum ErrorCode {
     Forbidden,
     /// An admin closed registration.
     RegistrationClosed,
+    /// The invite code is unknown, used up, expired or deleted (or missing while registration
+    /// needs one).
+    InvalidInvite,
     /// Unknown route or id, or something the caller may not know exists.
     NotFound,
     /// The change would leave the server without an enabled admin.

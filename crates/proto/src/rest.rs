@@ -15,6 +15,9 @@ pub struct RegisterRequest {
     /// Optional; lets the user log in with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// An invite code: needed while registration is `invite`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 /// `POST /auth/login`: `username` may also be the account's email address.
@@ -162,20 +165,73 @@ pub struct MessageContentRequest {
     pub content: String,
 }
 
+/// Who may register an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Anyone.
+    Open,
+    /// Whoever has a valid invite code.
+    Invite,
+    /// Nobody (admins still create accounts).
+    Closed,
+}
+
 /// Server-wide settings that admins change at run time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
-    /// Whether anyone may register an account.
+    /// Who may register.
+    pub registration: Registration,
+    /// Whether anyone may register without an invite (`registration == "open"`), for older clients.
     pub registration_open: bool,
+    /// Whether members (not only admins) may create invites.
+    pub members_can_invite: bool,
 }
 
 /// `PATCH /settings` (admins): fields left out stay as they are.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettingsRequest {
-    /// Open or close registration.
+    /// Who may register.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+    /// The older form: `true` is `open`, `false` is `closed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_open: Option<bool>,
+    /// Let members create invites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_can_invite: Option<bool>,
+}
+
+/// `POST /invites`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInviteRequest {
+    /// How many registrations it allows (1–1000); unlimited when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    /// Seconds until it expires (60 s – 30 days); never when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<u64>,
+}
+
+/// An invite.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invite {
+    /// The code, also the last part of `url`.
+    pub code: String,
+    /// The link to hand out: the client opens it on the registration form.
+    pub url: String,
+    /// Registrations it was used for.
+    pub uses: u32,
+    /// How many it allows, if limited.
+    pub max_uses: Option<u32>,
+    /// Unix milliseconds, if it expires.
+    pub expires_at: Option<i64>,
+    /// Who created it.
+    pub creator_id: Id,
+    /// Unix milliseconds.
+    pub created_at: i64,
 }
 
 /// Every REST error: `{"error": {"code", "message", "field"?}}`.

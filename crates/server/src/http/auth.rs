@@ -40,7 +40,7 @@ pub async fn register(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let session = state.chat.register(peer.ip(), &body.username, &body.password, body.email.as_deref()).await?;
+    let session = state.chat.register(peer.ip(), &body).await?;
     tracing::info!(user = session.principal.user_id, admin = session.principal.admin, "account registered");
     Ok(with_cookie(StatusCode::CREATED, session))
 }

@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod channels;
 mod extract;
+mod invites;
 pub mod listener;
 mod messages;
 pub mod redirect;
@@ -52,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .route("/channels/{channel_id}/messages", get(messages::history).post(messages::post))
         .route("/channels/{channel_id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))
         .route("/voice/ice-servers", get(voice::ice_servers))
+        .route("/invites", get(invites::list).post(invites::create))
+        .route("/invites/{code}", axum::routing::delete(invites::delete))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{user_id}", patch(admin::update_user))
         .route("/admin/users/{user_id}/timeout", post(admin::timeout).delete(admin::clear_timeout))

@@ -232,7 +232,7 @@ impl Chat {
     }
 
     /// Records an admin action.
-    async fn audit(
+    pub(super) async fn audit(
         &self,
         principal: &Principal,
         action: &str,

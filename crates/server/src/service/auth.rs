@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cromulent_proto::rest::User;
+use cromulent_proto::rest::{RegisterRequest, Registration, User};
 use cromulent_proto::{ErrorCode, Id};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -113,16 +113,36 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Chat {
-    /// Creates an account from the registration form and logs it in.
-    pub async fn register(&self, ip: IpAddr, username: &str, password: &str, email: Option<&str>) -> Result<NewSession> {
+    /// Creates an account from the registration form and logs it in. While registration is
+    /// `invite`, `invite` must be a good code, and one of its uses is taken; while it is `open`
+    /// a good code is counted and a bad one ignored.
+    pub async fn register(&self, ip: IpAddr, form: &RegisterRequest) -> Result<NewSession> {
         self.limits.check_ip(ip)?;
-        let username = Username::parse(username)?;
-        let password = Password::parse(password)?;
-        let email = email.filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
-        if !self.registration_open().await? {
-            return Err(Error::RegistrationClosed);
-        }
-        let user = self.create_user(&username, &password, email.as_ref(), false).await?;
+        let username = Username::parse(&form.username)?;
+        let password = Password::parse(&form.password)?;
+        let email = form.email.as_deref().filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
+        let invite = form.invite.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 64);
+        let used = match (self.registration().await?, invite) {
+            (Registration::Closed, _) => return Err(Error::RegistrationClosed),
+            (Registration::Invite, None) => return Err(super::invites::invalid_invite()),
+            (Registration::Invite, Some(code)) => {
+                if !self.store.use_invite(code, now_ms()).await? {
+                    return Err(super::invites::invalid_invite());
+                }
+                Some(code)
+            }
+            (Registration::Open, Some(code)) => self.store.use_invite(code, now_ms()).await?.then_some(code),
+            (Registration::Open, None) => None,
+        };
+        let user = match self.create_user(&username, &password, email.as_ref(), false).await {
+            Ok(user) => user,
+            Err(error) => {
+                if let Some(code) = used {
+                    self.store.return_invite_use(code).await?;
+                }
+                return Err(error);
+            }
+        };
         let device_cookie = self.device_cookies().await?.issue(user.id);
         self.start_session(user, device_cookie).await
     }

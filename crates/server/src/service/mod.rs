@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod channels;
 mod device;
+mod invites;
 mod locks;
 mod messages;
 mod password;

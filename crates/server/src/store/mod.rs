@@ -2,6 +2,7 @@
 //! Portable rules: `$N` placeholders, BIGINT for integers and flags, TEXT for strings.
 
 mod channels;
+mod invites;
 mod messages;
 mod moderation;
 mod sessions;
@@ -15,6 +16,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use channels::{ChannelRow, NewChannel};
+pub use invites::InviteRow;
 pub use messages::{MessageRow, NewMessage};
 pub use moderation::AuditRow;
 pub use sessions::SessionRow;

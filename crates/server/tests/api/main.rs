@@ -11,6 +11,7 @@ mod errors;
 mod gateway;
 mod helpers;
 mod https;
+mod invites;
 mod lifecycle;
 mod messages;
 mod outage;
