@@ -53,6 +53,10 @@ pub enum ErrorCode {
     AccountDisabled,
     /// An admin timed this account out: it may read but not post, type or speak for now.
     TimedOut,
+    /// Only admins may post in this channel.
+    ReadOnly,
+    /// Slow mode: the member must wait before posting again here (`Retry-After`).
+    Slowmode,
     /// Too many attempts; `Retry-After` says when to try again.
     RateLimited,
 

@@ -81,6 +81,33 @@ pub struct Channel {
     pub kind: ChannelKind,
     /// Private channels are seen only by their members and admins.
     pub private: bool,
+    /// Who may post: `everyone`, or `admins` (an announcement channel).
+    pub write: WriteAccess,
+    /// Place in the sidebar among channels of its kind (ascending; ties by name).
+    pub position: i64,
+    /// Seconds a member waits between messages (0: no slow mode; admins are exempt).
+    pub slowmode_secs: u32,
+}
+
+/// Who may post in a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteAccess {
+    /// Everyone who can see it.
+    #[default]
+    Everyone,
+    /// Admins only; members read.
+    Admins,
+}
+
+impl WriteAccess {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteAccess::Everyone => "everyone",
+            WriteAccess::Admins => "admins",
+        }
+    }
 }
 
 /// `POST /channels` (admins).
@@ -106,6 +133,15 @@ pub struct UpdateChannelRequest {
     /// New privacy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private: Option<bool>,
+    /// Who may post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<WriteAccess>,
+    /// Place in the sidebar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    /// Slow mode, 0–21600 seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowmode_secs: Option<u32>,
 }
 
 /// `PUT /channels/{id}/members/{user_id}` needs no body; this lists the members.

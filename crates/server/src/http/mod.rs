@@ -164,7 +164,7 @@ impl From<Error> for ApiError {
             Error::Forbidden(_) | Error::RegistrationClosed | Error::Restricted { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } | Error::Refused { .. } => StatusCode::CONFLICT,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::Slowmode { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Error::Store(_) | Error::Hashing => {
@@ -173,7 +173,7 @@ impl From<Error> for ApiError {
             }
         };
         let retry_after_secs = match err {
-            Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Error::RateLimited { retry_after_secs } | Error::Slowmode { retry_after_secs } => Some(retry_after_secs),
             Error::Unavailable => Some(1),
             _ => None,
         };

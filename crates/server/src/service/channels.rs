@@ -4,14 +4,17 @@
 use std::sync::Arc;
 
 use cromulent_proto::gateway::ChannelDelete;
-use cromulent_proto::rest::{Channel, ChannelKind, CreateChannelRequest, UpdateChannelRequest, User};
+use cromulent_proto::rest::{Channel, ChannelKind, CreateChannelRequest, UpdateChannelRequest, User, WriteAccess};
 use cromulent_proto::{ErrorCode, Id};
 
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::access::{Audience, can_see_channel};
 use crate::domain::event::Event;
 use crate::domain::text::{ChannelName, Invalid};
-use crate::store::{ChannelRow, NewChannel, StoreError, UserRow};
+use crate::store::{ChannelChange, ChannelRow, NewChannel, StoreError, UserRow};
+
+/// The longest slow mode: six hours, as Discord's.
+const MAX_SLOWMODE_SECS: u32 = 21_600;
 
 /// Settings key latched once the default channels exist.
 const DEFAULT_CHANNELS: &str = "default_channels";
@@ -19,7 +22,20 @@ const DEFAULT_CHANNELS: &str = "default_channels";
 impl ChannelRow {
     /// The wire form.
     pub fn to_wire(&self) -> Channel {
-        Channel { id: Id(self.id), name: self.name.clone(), kind: self.kind(), private: self.private() }
+        Channel {
+            id: Id(self.id),
+            name: self.name.clone(),
+            kind: self.kind(),
+            private: self.private(),
+            write: self.write_access(),
+            position: self.position,
+            slowmode_secs: self.slowmode_secs.clamp(0, i64::from(u32::MAX)) as u32,
+        }
+    }
+
+    /// Who may post.
+    pub fn write_access(&self) -> WriteAccess {
+        if self.write_access == "admins" { WriteAccess::Admins } else { WriteAccess::Everyone }
     }
 
     /// Text or voice.
@@ -112,7 +128,20 @@ impl Chat {
             None => ChannelName::parse(&before.name)?,
         };
         let private = request.private.unwrap_or(before.private());
-        match self.store.update_channel(id.0, name.as_str(), &name.key(), private).await {
+        if request.slowmode_secs.is_some_and(|s| s > MAX_SLOWMODE_SECS) {
+            let message = "slowmode_secs is between 0 and 21600 (six hours).".to_owned();
+            return Err(Invalid { code: ErrorCode::InvalidBody, field: "slowmode_secs", message }.into());
+        }
+        let key = name.key();
+        let change = ChannelChange {
+            name: name.as_str(),
+            name_key: &key,
+            private,
+            write_access: request.write.unwrap_or(before.write_access()).as_str(),
+            position: request.position.unwrap_or(before.position),
+            slowmode_secs: request.slowmode_secs.map_or(before.slowmode_secs, i64::from),
+        };
+        match self.store.update_channel(id.0, &change).await {
             Err(StoreError::Conflict) => return Err(name_taken()),
             Ok(false) => return Err(Error::NotFound("Channel")),
             other => other?,

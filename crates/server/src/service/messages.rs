@@ -1,7 +1,7 @@
 //! Text messages and typing: history, post, edit, delete, each checked against channel access.
 
 use cromulent_proto::gateway::{MessageDelete, TypingStart};
-use cromulent_proto::rest::{Author, ChannelKind, Message};
+use cromulent_proto::rest::{Author, ChannelKind, Message, WriteAccess};
 use cromulent_proto::{ErrorCode, Id};
 use governor::clock::{Clock, DefaultClock};
 
@@ -96,7 +96,13 @@ impl Chat {
         })?;
         let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
+        if !principal.admin && channel.write_access() == WriteAccess::Admins {
+            return Err(Error::Restricted { code: ErrorCode::ReadOnly, message: "Only admins post in this channel.".to_owned() });
+        }
         let (id, now) = (self.next_id(), now_ms());
+        if !principal.admin && channel.slowmode_secs > 0 {
+            self.take_slowmode_turn(channel.id, principal.user_id, channel.slowmode_secs, now)?;
+        }
         let new = NewMessage {
             id,
             channel_id: channel.id,
@@ -154,6 +160,17 @@ impl Chat {
         }
         let event = Event::MessageDelete(MessageDelete { id: message_id, channel_id });
         self.hub.publish(&self.audience_of(&channel).await?, &event);
+        Ok(())
+    }
+
+    /// Slow mode: a member's next message in `channel_id` waits `secs` after their last one.
+    fn take_slowmode_turn(&self, channel_id: i64, user_id: i64, secs: i64, now: i64) -> Result<()> {
+        let mut last = self.slowmode.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.get(&(channel_id, user_id)).map_or(i64::MIN, |at| at + secs * 1000);
+        if now < due {
+            return Err(Error::Slowmode { retry_after_secs: ((due - now + 999) / 1000) as u64 });
+        }
+        last.insert((channel_id, user_id), now);
         Ok(())
     }
 

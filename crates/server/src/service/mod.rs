@@ -87,6 +87,12 @@ pub enum Error {
         /// A sentence for people.
         message: String,
     },
+    /// Slow mode: wait before posting in this channel again.
+    #[error("This channel is in slow mode; you can post again in {retry_after_secs} s.")]
+    Slowmode {
+        /// Seconds until the member may post here again.
+        retry_after_secs: u64,
+    },
     /// Too many attempts; try again later.
     #[error("Too many attempts; try again in {retry_after_secs} s.")]
     RateLimited {
@@ -145,6 +151,7 @@ impl Error {
             Error::WrongChannelKind { needed: "voice", .. } => ErrorCode::NotAVoiceChannel,
             Error::WrongChannelKind { .. } => ErrorCode::WrongChannelKind,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::Slowmode { .. } => ErrorCode::Slowmode,
             Error::Unavailable => ErrorCode::Unavailable,
             Error::InsufficientStorage => ErrorCode::InsufficientStorage,
             Error::Store(_) | Error::Hashing => ErrorCode::Internal,
@@ -185,6 +192,8 @@ pub struct Chat {
     /// Changes to who administers the server, one at a time, so two admins demoting each other
     /// at once cannot leave none.
     admin_changes: Arc<tokio::sync::Mutex<()>>,
+    /// When each member last posted in each slow-mode channel.
+    slowmode: Arc<std::sync::Mutex<std::collections::HashMap<(i64, i64), i64>>>,
 }
 
 impl Chat {
@@ -210,6 +219,7 @@ impl Chat {
             auth,
             timeouts: Arc::default(),
             admin_changes: Arc::default(),
+            slowmode: Arc::default(),
         }
     }
 
@@ -232,6 +242,9 @@ impl Chat {
     pub async fn tidy(&self) -> Result<()> {
         self.limits.forget_quiet();
         self.messages.retain_recent();
+        // Nobody waits longer than the longest slow mode.
+        let horizon = now_ms() - 6 * 3_600_000;
+        self.slowmode.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, at| *at > horizon);
         let expired = self.store.delete_expired_sessions(now_ms()).await?;
         for login_session in &expired {
             self.hub.end_login_session(*login_session);

@@ -14,6 +14,29 @@ pub struct ChannelRow {
     /// `text` or `voice`.
     pub kind: String,
     private: i64,
+    /// `everyone` or `admins`.
+    pub write_access: String,
+    /// Sidebar order.
+    pub position: i64,
+    /// Seconds between a member's messages.
+    pub slowmode_secs: i64,
+}
+
+/// What `update_channel` sets.
+#[derive(Debug, Clone)]
+pub struct ChannelChange<'a> {
+    /// Name as typed.
+    pub name: &'a str,
+    /// Lower-cased name.
+    pub name_key: &'a str,
+    /// Privacy.
+    pub private: bool,
+    /// `everyone` or `admins`.
+    pub write_access: &'a str,
+    /// Sidebar order.
+    pub position: i64,
+    /// Slow mode seconds.
+    pub slowmode_secs: i64,
 }
 
 impl ChannelRow {
@@ -67,7 +90,7 @@ impl Store {
 
     /// The channel with this id.
     pub async fn get_channel(&self, id: i64) -> Result<Option<ChannelRow>> {
-        Ok(sqlx::query_as("SELECT id, name, kind, private FROM channels WHERE id = $1")
+        Ok(sqlx::query_as("SELECT id, name, kind, private, write_access, position, slowmode_secs FROM channels WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -76,10 +99,10 @@ impl Store {
     /// Channels `user_id` may see: public ones, private ones it belongs to, or all for admins.
     pub async fn list_visible_channels(&self, user_id: i64, admin: bool) -> Result<Vec<ChannelRow>> {
         Ok(sqlx::query_as(
-            "SELECT c.id, c.name, c.kind, c.private FROM channels c \
+            "SELECT c.id, c.name, c.kind, c.private, c.write_access, c.position, c.slowmode_secs FROM channels c \
              WHERE c.private = 0 OR $2 = 1 \
                 OR EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = $1) \
-             ORDER BY c.kind, c.name_key",
+             ORDER BY c.kind, c.position, c.name_key",
         )
         .bind(user_id)
         .bind(i64::from(admin))
@@ -87,18 +110,24 @@ impl Store {
         .await?)
     }
 
-    /// Renames a channel and sets its privacy; false when it does not exist. Making a channel
+    /// Sets a channel's name, privacy and rules; false when it does not exist. Making a channel
     /// public forgets its members, so they neither show nor silently return if it turns private.
-    pub async fn update_channel(&self, id: i64, name: &str, name_key: &str, private: bool) -> Result<bool> {
+    pub async fn update_channel(&self, id: i64, change: &ChannelChange<'_>) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE channels SET name = $2, name_key = $3, private = $4 WHERE id = $1")
-            .bind(id)
-            .bind(name)
-            .bind(name_key)
-            .bind(i64::from(private))
-            .execute(&mut *tx)
-            .await?;
-        if !private {
+        let done = sqlx::query(
+            "UPDATE channels SET name = $2, name_key = $3, private = $4, write_access = $5, position = $6, slowmode_secs = $7 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(change.name)
+        .bind(change.name_key)
+        .bind(i64::from(change.private))
+        .bind(change.write_access)
+        .bind(change.position)
+        .bind(change.slowmode_secs)
+        .execute(&mut *tx)
+        .await?;
+        if !change.private {
             sqlx::query("DELETE FROM channel_members WHERE channel_id = $1").bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;

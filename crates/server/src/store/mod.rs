@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
-pub use channels::{ChannelRow, NewChannel};
+pub use channels::{ChannelChange, ChannelRow, NewChannel};
 pub use invites::InviteRow;
 pub use messages::{MessageRow, NewMessage};
 pub use moderation::AuditRow;

@@ -194,3 +194,47 @@ async fn membership_is_only_for_private_channels_and_known_users() {
     let (status, _) = app.call(Method::GET, &format!("/channels/{secret}"), Some(&member.token), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "membership does not come back when the channel turns private again");
 }
+
+#[tokio::test]
+async fn announcement_channels_slow_mode_and_sidebar_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin").await;
+    let member = app.register("member").await;
+    let news = app.create_channel(&admin, "news", "text", false).await;
+    let post = |token: String, channel: String, text: &'static str| {
+        let app = &app;
+        async move {
+            app.call(Method::POST, &format!("/channels/{channel}/messages"), Some(&token), Some(json!({"content": text}))).await
+        }
+    };
+    let (status, channel) =
+        app.call(Method::PATCH, &format!("/channels/{news}"), Some(&admin.token), Some(json!({"write": "admins"}))).await;
+    assert_eq!((status, channel["write"].as_str()), (StatusCode::OK, Some("admins")), "{channel}");
+    let (status, refused) = post(member.token.clone(), news.clone(), "hi").await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("read_only")));
+    assert_eq!(post(admin.token.clone(), news.clone(), "announcement").await.0, StatusCode::CREATED);
+
+    let (status, _) =
+        app.call(Method::PATCH, &format!("/channels/{news}"), Some(&admin.token), Some(json!({"slowmode_secs": 21_601}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let rules = json!({"write": "everyone", "slowmode_secs": 60});
+    let (_, channel) = app.call(Method::PATCH, &format!("/channels/{news}"), Some(&admin.token), Some(rules)).await;
+    assert_eq!((channel["write"].as_str(), channel["slowmode_secs"].as_u64()), (Some("everyone"), Some(60)));
+    assert_eq!(post(member.token.clone(), news.clone(), "first").await.0, StatusCode::CREATED);
+    let (status, slow) = post(member.token.clone(), news.clone(), "second").await;
+    assert_eq!((status, slow["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("slowmode")), "{slow}");
+    assert_eq!(post(admin.token.clone(), news.clone(), "admins are exempt").await.0, StatusCode::CREATED);
+    assert_eq!(post(admin.token.clone(), news.clone(), "twice").await.0, StatusCode::CREATED);
+    let general = app.general(&member).await;
+    assert_eq!(post(member.token.clone(), general, "other channels are not slowed").await.0, StatusCode::CREATED);
+
+    // Position orders the sidebar among channels of a kind.
+    let (_, before) = app.call(Method::GET, "/channels", Some(&member.token), None).await;
+    let texts = |list: &Value| -> Vec<String> {
+        list.as_array().unwrap().iter().filter(|c| c["kind"] == "text").map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(texts(&before), ["general", "news"]);
+    app.call(Method::PATCH, &format!("/channels/{news}"), Some(&admin.token), Some(json!({"position": -1}))).await;
+    let (_, after) = app.call(Method::GET, "/channels", Some(&member.token), None).await;
+    assert_eq!(texts(&after), ["news", "general"]);
+}
