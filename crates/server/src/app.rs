@@ -102,7 +102,8 @@ impl AppState {
         if let Some(relay) = &relay {
             voice = voice.with_relay(relay.server.clone(), config.turn.credential_ttl_secs);
         }
-        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice);
+        let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice)
+            .with_audit_retention(config.admin.audit_retention_days);
         chat.create_default_channels().await?;
         chat.load_timeouts().await?;
         stop_relay_on_error.disarm();

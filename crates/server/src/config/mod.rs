@@ -44,6 +44,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// Text chat settings.
     pub chat: ChatConfig,
+    /// Administration settings.
+    pub admin: AdminConfig,
     /// Voice channel settings.
     pub voice: VoiceConfig,
     /// STUN/TURN settings for voice.
@@ -144,6 +146,20 @@ pub struct AuthConfig {
     pub max_concurrent_hashes: u32,
 }
 
+/// `[admin]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Days the audit log keeps an entry.
+    pub audit_retention_days: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { audit_retention_days: 90 }
+    }
+}
+
 /// `[chat]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -197,6 +213,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
             chat: ChatConfig::default(),
+            admin: AdminConfig::default(),
             voice: VoiceConfig::default(),
             turn: TurnConfig::default(),
         }
@@ -327,7 +344,7 @@ impl Config {
     /// Checks that numbers are in ranges the server can work with.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.gateway;
-        let checks: [(&'static str, u64, u64, u64); 19] = [
+        let checks: [(&'static str, u64, u64, u64); 20] = [
             ("voice.grace_ms", self.voice.grace_ms, 0, 3_600_000),
             ("voice.max_signal_bytes", self.voice.max_signal_bytes as u64, 256, 1024 * 1024),
             ("voice.signals_per_minute", u64::from(self.voice.signals_per_minute), 1, 1_000_000),
@@ -347,6 +364,7 @@ impl Config {
             ("auth.max_concurrent_hashes", u64::from(self.auth.max_concurrent_hashes), 0, 256),
             ("chat.messages_per_10s", u64::from(self.chat.messages_per_10s), 1, 10_000_000),
             ("chat.message_burst", u64::from(self.chat.message_burst), 1, 10_000_000),
+            ("admin.audit_retention_days", u64::from(self.admin.audit_retention_days), 1, 36_500),
         ];
         for (key, value, min, max) in checks {
             if !(min..=max).contains(&value) {

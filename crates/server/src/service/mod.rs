@@ -194,6 +194,8 @@ pub struct Chat {
     admin_changes: Arc<tokio::sync::Mutex<()>>,
     /// When each member last posted in each slow-mode channel.
     slowmode: Arc<std::sync::Mutex<std::collections::HashMap<(i64, i64), i64>>>,
+    /// How long the audit log keeps an entry, in milliseconds.
+    audit_retention_ms: i64,
 }
 
 impl Chat {
@@ -220,7 +222,14 @@ impl Chat {
             timeouts: Arc::default(),
             admin_changes: Arc::default(),
             slowmode: Arc::default(),
+            audit_retention_ms: 90 * 86_400_000,
         }
+    }
+
+    /// The same, keeping audit log entries `days` days.
+    pub fn with_audit_retention(mut self, days: u32) -> Chat {
+        self.audit_retention_ms = i64::from(days) * 86_400_000;
+        self
     }
 
     /// The hub events go to.
@@ -237,14 +246,18 @@ impl Chat {
         self.ids.next(now_ms())
     }
 
-    /// Drops rate-limit state of quiet clients, forgets expired login sessions and closes the
-    /// gateway connections that still used them.
+    /// Drops rate-limit state of quiet clients, forgets audit entries past their retention and
+    /// expired login sessions, and closes the gateway connections that still used those.
     pub async fn tidy(&self) -> Result<()> {
         self.limits.forget_quiet();
         self.messages.retain_recent();
         // Nobody waits longer than the longest slow mode.
         let horizon = now_ms() - 6 * 3_600_000;
         self.slowmode.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, at| *at > horizon);
+        let forgotten = self.store.delete_audit_before(now_ms() - self.audit_retention_ms).await?;
+        if forgotten > 0 {
+            tracing::debug!(forgotten, "old audit log entries removed");
+        }
         let expired = self.store.delete_expired_sessions(now_ms()).await?;
         for login_session in &expired {
             self.hub.end_login_session(*login_session);

@@ -115,6 +115,11 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets audit entries from before `at`; returns how many.
+    pub async fn delete_audit_before(&self, at: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM audit_log WHERE at < $1").bind(at).execute(&self.pool).await?.rows_affected())
+    }
+
     /// Audit entries older than `before` (all when `None`), newest first, at most `limit`.
     pub async fn list_audit(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
         Ok(sqlx::query_as(
@@ -124,5 +129,29 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: i64, at: i64) -> AuditRow {
+        AuditRow { id, at, actor_id: 1, action: "user.disable".into(), target: Some("2".into()), reason: None, detail: None }
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_pages_newest_first_and_forgets_what_is_past_its_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("audit.db").display())).await.unwrap();
+        for (id, at) in [(1, 1_000), (2, 2_000), (3, 3_000)] {
+            store.insert_audit(&entry(id, at)).await.unwrap();
+        }
+        let ids = |rows: Vec<AuditRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.list_audit(None, 10).await.unwrap()), [3, 2, 1]);
+        assert_eq!(ids(store.list_audit(Some(3), 1).await.unwrap()), [2]);
+        assert_eq!(store.delete_audit_before(2_500).await.unwrap(), 2);
+        assert_eq!(ids(store.list_audit(None, 10).await.unwrap()), [3]);
+        store.close().await;
     }
 }
