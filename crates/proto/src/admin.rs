@@ -82,6 +82,16 @@ pub struct VoiceDisconnectRequest {
     pub user_id: Id,
 }
 
+/// `POST /admin/voice/mute`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceMuteRequest {
+    /// Who.
+    pub user_id: Id,
+    /// Mute or unmute.
+    pub muted: bool,
+}
+
 /// `GET /admin/audit` query.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -127,6 +127,9 @@ pub struct VoiceStateUpdate {
     /// Their flags.
     #[serde(flatten)]
     pub flags: VoiceFlags,
+    /// An admin muted them: their client stops sending and cannot unmute (present only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub server_muted: bool,
 }
 
 /// `voice_session_replaced` event: this connection's voice session ended because the same user

@@ -302,6 +302,8 @@ pub struct Relay<H> {
     /// Users an admin barred, until (unix seconds) every credential minted for them before
     /// has expired.
     barred: HashMap<String, u64>,
+    /// Users an admin server-muted: the audio (RTP) they send is not relayed.
+    muted: std::collections::HashSet<String>,
     next_id: u64,
     counters: Arc<Counters>,
     unauthenticated: SourceBudget,
@@ -347,6 +349,7 @@ impl<H: Clone> Relay<H> {
             relayed_by_port: HashMap::default(),
             per_user: HashMap::default(),
             barred: HashMap::default(),
+            muted: Default::default(),
             next_id: 1,
             counters,
             unauthenticated,
@@ -396,7 +399,8 @@ impl<H: Clone> Relay<H> {
         let peer = channel.peer;
         let payload = &data[4..4 + frame.data().len()];
         let destination = inward(&self.config, &self.relayed_by_port, peer);
-        forward_to_peer(allocation, &self.counters, peer, destination, payload, now)
+        let muted = self.muted.contains(&allocation.user);
+        forward_to_peer(allocation, &self.counters, peer, destination, payload, muted, now)
     }
 
     fn handle_stun<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
@@ -954,7 +958,8 @@ impl<H: Clone> Relay<H> {
         let start = offset + 4;
         let payload = &data[start..start + usize::from(raw.header.length())];
         let destination = inward(&self.config, &self.relayed_by_port, peer);
-        forward_to_peer(allocation, &self.counters, peer, destination, payload, now)
+        let muted = self.muted.contains(&allocation.user);
+        forward_to_peer(allocation, &self.counters, peer, destination, payload, muted, now)
     }
 
     /// Handles a datagram a peer sent to allocation `id`'s relay socket. The payload sits at
@@ -1037,6 +1042,16 @@ impl<H: Clone> Relay<H> {
         doomed.len()
     }
 
+    /// Server-mutes `user`: from now on the RTP media their allocations would send to peers is
+    /// dropped, while ICE checks, DTLS and RTCP still pass, so the call stays up, silent.
+    pub fn set_muted(&mut self, user: &str, muted: bool) {
+        if muted {
+            self.muted.insert(user.to_owned());
+        } else {
+            self.muted.remove(user);
+        }
+    }
+
     /// Lets a barred user allocate again (an admin enabled the account).
     pub fn unbar_user(&mut self, user: &str) {
         self.barred.remove(user);
@@ -1086,14 +1101,20 @@ fn max_data_indication_payload(peer: SocketAddr) -> usize {
 
 /// Sends to `destination` if the permission for `peer` (as the client named it) and the byte
 /// budget allow it.
+#[allow(clippy::too_many_arguments, reason = "the hot path passes borrowed parts of the relay")]
 fn forward_to_peer<'a, H: Clone>(
     allocation: &mut Allocation<H>,
     counters: &Counters,
     peer: SocketAddr,
     destination: SocketAddr,
     payload: &'a [u8],
+    muted: bool,
     now: Now,
 ) -> ClientAction<'a, H> {
+    if muted && is_rtp_media(payload) {
+        counters.add_dropped();
+        return ClientAction::Ignore;
+    }
     if !allocation.admit(peer, payload.len(), Direction::ToPeer, now.instant) {
         counters.add_dropped();
         return ClientAction::Ignore;
@@ -1104,6 +1125,13 @@ fn forward_to_peer<'a, H: Clone>(
     };
     counters.add_to_peer(payload.len());
     ClientAction::Forward { relay, peer: destination, payload }
+}
+
+/// Whether a datagram is (S)RTP media rather than STUN, DTLS or RTCP, told apart as RFC 7983
+/// says: version 2 in the first byte (128–191) and a second byte outside RTCP's 192–223.
+/// SRTP keeps this header in the clear, so the relay can tell audio without decrypting it.
+pub fn is_rtp_media(payload: &[u8]) -> bool {
+    payload.len() >= 12 && (128..=191).contains(&payload[0]) && !(192..=223).contains(&payload[1])
 }
 
 type Outcome<'a, H> = Result<ClientAction<'a, H>, Refused>;

@@ -1052,3 +1052,28 @@ fn a_barred_user_loses_its_allocations_and_cannot_allocate_until_unbarred() {
     relay.relay.unbar_user("42");
     assert_eq!(Client::valid(4003).allocate(&mut relay).code(), None);
 }
+
+#[test]
+fn a_muted_users_audio_is_dropped_while_ice_dtls_and_rtcp_still_pass() {
+    let mut relay = Harness::new();
+    let mut client = Client::valid(4000);
+    client.relayed(&mut relay);
+    assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, PEER, &[])).code(), None);
+    let mut rtp = vec![0x80, 111];
+    rtp.extend_from_slice(&[0; 30]);
+    let mut rtcp = vec![0x80, 200];
+    rtcp.extend_from_slice(&[0; 30]);
+    let dtls = [22u8, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let stun = [0u8, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    relay.relay.set_muted("42", true);
+    assert!(matches!(relay.send(client.five, &send_indication(PEER, &rtp)), Answer::Nothing), "audio is dropped");
+    for kept in [&rtcp[..], &dtls[..], &stun[..]] {
+        assert!(matches!(relay.send(client.five, &send_indication(PEER, kept)), Answer::Forward(..)), "{kept:?} passes");
+    }
+    let mut other = Client::udp(4001, "43", 1_800_003_600);
+    other.relayed(&mut relay);
+    assert_eq!(relay.send(other.five, &with_peer(&other, CREATE_PERMISSION, PEER, &[])).code(), None);
+    assert!(matches!(relay.send(other.five, &send_indication(PEER, &rtp)), Answer::Forward(..)), "others are not muted");
+    relay.relay.set_muted("42", false);
+    assert!(matches!(relay.send(client.five, &send_indication(PEER, &rtp)), Answer::Forward(..)), "unmuted");
+}

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use cromulent_proto::Id;
 use cromulent_proto::admin::{
     AdminUser, AuditEntry, AuditQuery, CreateUserRequest, SetPasswordRequest, TimeoutRequest, UpdateUserRequest,
-    VoiceDisconnectRequest,
+    VoiceDisconnectRequest, VoiceMuteRequest,
 };
 
 use super::{ApiError, ApiPath, ApiQuery, Json};
@@ -74,6 +74,16 @@ pub async fn voice_disconnect(
     Json(body): Json<VoiceDisconnectRequest>,
 ) -> Result<StatusCode, ApiError> {
     state.chat.admin_voice_disconnect(&principal, body.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /admin/voice/mute` → `204`.
+pub async fn voice_mute(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<VoiceMuteRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.chat.admin_voice_mute(&principal, body.user_id, body.muted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

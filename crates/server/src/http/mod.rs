@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{user_id}/timeout", post(admin::timeout).delete(admin::clear_timeout))
         .route("/admin/users/{user_id}/password", post(admin::set_password))
         .route("/admin/voice/disconnect", post(admin::voice_disconnect))
+        .route("/admin/voice/mute", post(admin::voice_mute))
         .route("/admin/audit", get(admin::audit))
         .route("/gateway", get(crate::gateway::upgrade))
         .fallback(not_found)

@@ -186,6 +186,14 @@ impl Chat {
         self.audit(principal, "voice.disconnect", Some(id.0), None, None).await
     }
 
+    /// Server-mutes or unmutes an account in voice.
+    pub async fn admin_voice_mute(&self, principal: &Principal, id: Id, muted: bool) -> Result<()> {
+        principal.require_admin()?;
+        self.store.get_user(id.0).await?.ok_or(Error::NotFound("User"))?;
+        self.set_server_muted(id.0, muted).await?;
+        self.audit(principal, if muted { "voice.mute" } else { "voice.unmute" }, Some(id.0), None, None).await
+    }
+
     /// Audit entries older than `before`, newest first.
     pub async fn audit_log(&self, principal: &Principal, before: Option<Id>, limit: Option<u32>) -> Result<Vec<AuditEntry>> {
         principal.require_admin()?;

@@ -33,6 +33,8 @@ pub struct Voice {
     /// The built-in relay, to end a disabled account's allocations, and how long the
     /// credentials it was given stay valid.
     relay: Option<(Arc<RelayServer>, u64)>,
+    /// Users an admin server-muted (kept until unmuted or the server restarts).
+    server_muted: std::sync::RwLock<std::collections::HashSet<i64>>,
 }
 
 impl Voice {
@@ -45,6 +47,7 @@ impl Voice {
             signals: RateLimiter::keyed(Quota::per_minute(per_minute)),
             config,
             relay: None,
+            server_muted: Default::default(),
         }
     }
 
@@ -59,12 +62,13 @@ fn refused(code: ErrorCode, message: &'static str) -> Error {
     Error::Refused { code, message }
 }
 
-fn state_update(user_id: i64, member: Option<&Member>) -> VoiceStateUpdate {
+fn state_update(user_id: i64, member: Option<&Member>, server_muted: bool) -> VoiceStateUpdate {
     VoiceStateUpdate {
         user_id: Id(user_id),
         channel_id: member.map(|m| Id(m.channel_id)),
         session_id: member.map(|m| m.voice_session_id.clone()),
         flags: member.map(|m| m.flags).unwrap_or_default(),
+        server_muted: server_muted && member.is_some(),
     }
 }
 
@@ -121,7 +125,11 @@ impl Chat {
             let current = self.voice.rooms.member(principal.user_id);
             self.hub.publish(
                 &self.audience_of(&channel).await?,
-                &Event::VoiceStateUpdate(state_update(principal.user_id, current.as_ref())),
+                &Event::VoiceStateUpdate(state_update(
+                    principal.user_id,
+                    current.as_ref(),
+                    self.is_server_muted(principal.user_id),
+                )),
             );
             joined
         };
@@ -136,7 +144,7 @@ impl Chat {
     /// Tells a channel's audience that `user_id` left its voice.
     async fn announce_left(&self, user_id: i64, channel_id: i64) -> Result<()> {
         if let Some(channel) = self.store.get_channel(channel_id).await? {
-            self.hub.publish(&self.audience_of(&channel).await?, &Event::VoiceStateUpdate(state_update(user_id, None)));
+            self.hub.publish(&self.audience_of(&channel).await?, &Event::VoiceStateUpdate(state_update(user_id, None, false)));
         }
         Ok(())
     }
@@ -186,8 +194,10 @@ impl Chat {
         let _access = self.locks.read(channel_id).await;
         if let Some(channel) = self.store.get_channel(channel_id).await? {
             let member = self.voice.rooms.member(user_id);
-            self.hub
-                .publish(&self.audience_of(&channel).await?, &Event::VoiceStateUpdate(state_update(user_id, member.as_ref())));
+            self.hub.publish(
+                &self.audience_of(&channel).await?,
+                &Event::VoiceStateUpdate(state_update(user_id, member.as_ref(), self.is_server_muted(user_id))),
+            );
         }
         Ok(())
     }
@@ -240,6 +250,38 @@ impl Chat {
         Ok(true)
     }
 
+    /// Whether an admin server-muted `user_id`.
+    pub(super) fn is_server_muted(&self, user_id: i64) -> bool {
+        self.voice.server_muted.read().unwrap_or_else(|p| p.into_inner()).contains(&user_id)
+    }
+
+    /// Server-mutes or unmutes `user_id`: everyone who sees their voice channel is told, their
+    /// client stops sending, and with `voice.force_relay` the built-in relay drops the audio
+    /// they send, so a modified client cannot get round it.
+    pub(super) async fn set_server_muted(&self, user_id: i64, muted: bool) -> Result<()> {
+        {
+            let mut set = self.voice.server_muted.write().unwrap_or_else(|p| p.into_inner());
+            if muted {
+                set.insert(user_id)
+            } else {
+                set.remove(&user_id)
+            };
+        }
+        if let Some((relay, _)) = &self.voice.relay
+            && self.voice.config.force_relay
+        {
+            relay.set_muted(&user_id.to_string(), muted);
+        }
+        if let Some(member) = self.voice.rooms.member(user_id) {
+            let _access = self.locks.read(member.channel_id).await;
+            if let Some(channel) = self.store.get_channel(member.channel_id).await? {
+                let update = state_update(user_id, Some(&member), muted);
+                self.hub.publish(&self.audience_of(&channel).await?, &Event::VoiceStateUpdate(update));
+            }
+        }
+        Ok(())
+    }
+
     /// Ends a disabled account's relay allocations and refuses it new ones while credentials
     /// minted before are still valid; lets it allocate again when `barred` is false.
     pub(super) fn bar_from_relay(&self, user_id: i64, barred: bool) {
@@ -260,7 +302,7 @@ impl Chat {
             .all()
             .into_iter()
             .filter(|(_, member)| visible.iter().any(|c| c.id.0 == member.channel_id))
-            .map(|(user, member)| state_update(user, Some(&member)))
+            .map(|(user, member)| state_update(user, Some(&member), self.is_server_muted(user)))
             .collect()
     }
 
@@ -276,7 +318,7 @@ impl Chat {
             None => true,
             Some(c) => !can_see_channel(c.private(), admin, members.contains(&user_id)),
         }) {
-            self.hub.publish(audience_before, &Event::VoiceStateUpdate(state_update(user_id, None)));
+            self.hub.publish(audience_before, &Event::VoiceStateUpdate(state_update(user_id, None, false)));
         }
         Ok(())
     }

@@ -266,3 +266,32 @@ async fn a_new_password_ends_the_old_sessions_and_a_moderator_can_take_someone_o
     let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["voice.disconnect", "user.password"]);
 }
+
+#[tokio::test]
+async fn a_server_mute_is_announced_to_the_channel_and_survives_a_rejoin() {
+    let app = TestApp::spawn().await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let lounge = lounge(&app, &amy).await;
+    let mut amy_gateway = app.gateway(&amy).await;
+    let mut ben_gateway = app.gateway(&ben).await;
+    assert_eq!(ben_gateway.request("voice_join", json!({"channel_id": lounge})).await["t"], "reply");
+    let joined = next_of(&mut amy_gateway, "voice_state_update").await;
+    assert!(joined["d"].get("server_muted").is_none(), "absent unless true: {joined}");
+    let mute = json!({"user_id": ben.id, "muted": true});
+    let (status, _) = app.call(Method::POST, "/admin/voice/mute", Some(&amy.token), Some(mute)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let muted = next_of(&mut amy_gateway, "voice_state_update").await;
+    assert_eq!((muted["d"]["user_id"].as_str(), muted["d"]["server_muted"].as_bool()), (Some(ben.id.as_str()), Some(true)));
+    assert_eq!(ben_gateway.request("voice_leave", json!({})).await["t"], "reply");
+    assert_eq!(ben_gateway.request("voice_join", json!({"channel_id": lounge})).await["t"], "reply");
+    loop {
+        let update = next_of(&mut amy_gateway, "voice_state_update").await;
+        if update["d"]["channel_id"] == lounge.as_str() {
+            assert_eq!(update["d"]["server_muted"], true, "still muted after rejoining: {update}");
+            break;
+        }
+    }
+    let (_, audit) = app.call(Method::GET, "/admin/audit", Some(&amy.token), None).await;
+    assert_eq!(audit[0]["action"], "voice.mute");
+}

@@ -395,3 +395,81 @@ async fn a_banned_account_loses_its_allocations_and_its_credentials_stop_working
     assert!(status.is_success());
     assert_eq!(allocate(port, &username, &password).await, None, "enabled again, they work");
 }
+
+#[tokio::test]
+async fn with_forced_relay_a_server_muted_users_audio_goes_nowhere() {
+    use stun_types::attribute::{Nonce, Realm, Username};
+    use stun_types::message::{IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageWriteVec};
+    use stun_types::prelude::*;
+    use turn_types::attribute::{Data, RequestedTransport, XorPeerAddress};
+    use turn_types::message::{ALLOCATE, CREATE_PERMISSION, SEND};
+
+    let app = relay_app(|c| c.voice.force_relay = true).await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let (port, username, password) = issued(&app, &ben).await;
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    // Allocate and permit the peer, as a browser does.
+    let mut first = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+    first.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+    socket.send(&first.finish()).await.unwrap();
+    let len = socket.recv(&mut buf).await.unwrap();
+    let challenge = Message::from_bytes(&buf[..len]).unwrap();
+    let realm = challenge.attribute::<Realm>().unwrap().realm().to_owned();
+    let nonce = challenge.attribute::<Nonce>().unwrap().nonce().to_owned();
+    let key = LongTermKeyCredentials::new(username.clone(), password.clone(), realm.clone()).into();
+    for method in [ALLOCATE, CREATE_PERMISSION] {
+        let mut out = Message::builder_request(method, MessageWriteVec::new());
+        if method == ALLOCATE {
+            out.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+        } else {
+            let transaction = out.transaction_id();
+            out.add_attribute(&XorPeerAddress::new(peer_addr, transaction)).unwrap();
+        }
+        out.add_attribute(&Username::new(&username).unwrap()).unwrap();
+        out.add_attribute(&Realm::new(&realm).unwrap()).unwrap();
+        out.add_attribute(&Nonce::new(&nonce).unwrap()).unwrap();
+        out.add_message_integrity(&key, IntegrityAlgorithm::Sha1).unwrap();
+        socket.send(&out.finish()).await.unwrap();
+        let len = socket.recv(&mut buf).await.unwrap();
+        assert_eq!(Message::from_bytes(&buf[..len]).unwrap().class(), stun_types::message::MessageClass::Success);
+    }
+    let send = |payload: &[u8]| {
+        let mut out = Message::builder_indication(SEND, MessageWriteVec::new());
+        let transaction = out.transaction_id();
+        out.add_attribute(&XorPeerAddress::new(peer_addr, transaction)).unwrap();
+        out.add_attribute(&Data::new(payload)).unwrap();
+        out.finish()
+    };
+    let mut rtp = vec![0x80, 111];
+    rtp.extend_from_slice(&[7; 40]);
+    let dtls = [22u8, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let arrives = async |peer: &tokio::net::UdpSocket, payload: &[u8]| -> bool {
+        let mut got = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(300), peer.recv_from(&mut got)).await {
+            Ok(Ok((len, _))) => {
+                assert_eq!(&got[..len], payload);
+                true
+            }
+            _ => false,
+        }
+    };
+    socket.send(&send(&rtp)).await.unwrap();
+    assert!(arrives(&peer, &rtp).await, "before the mute, audio is relayed");
+
+    let mute = serde_json::json!({"user_id": ben.id, "muted": true});
+    let (status, _) = app.call(Method::POST, "/admin/voice/mute", Some(&amy.token), Some(mute)).await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    socket.send(&send(&rtp)).await.unwrap();
+    assert!(!arrives(&peer, &rtp).await, "a muted user's audio is dropped by the relay");
+    socket.send(&send(&dtls)).await.unwrap();
+    assert!(arrives(&peer, &dtls).await, "the connection itself stays up");
+    let unmute = serde_json::json!({"user_id": ben.id, "muted": false});
+    app.call(Method::POST, "/admin/voice/mute", Some(&amy.token), Some(unmute)).await;
+    socket.send(&send(&rtp)).await.unwrap();
+    assert!(arrives(&peer, &rtp).await, "unmuted, audio flows again");
+}

@@ -198,6 +198,11 @@ impl RelayServer {
         self.shared.relay().bar_user(user, until, now)
     }
 
+    /// Server-mutes `user` or lifts it; see [`Relay::set_muted`].
+    pub fn set_muted(&self, user: &str, muted: bool) {
+        self.shared.relay().set_muted(user, muted);
+    }
+
     /// Lets a barred user allocate again.
     pub fn unbar_user(&self, user: &str) {
         self.shared.relay().unbar_user(user);
