@@ -122,3 +122,50 @@ pub struct AuditEntry {
     /// What changed, as short text (never a secret).
     pub detail: Option<String>,
 }
+
+/// `POST /admin/ice/test`: ICE settings to try; what is left out is taken from the running
+/// configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceSettings {
+    /// `builtin`, `coturn`, `metered` or `none`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// TURN URLs (coturn).
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
+    /// STUN URLs.
+    #[serde(default)]
+    pub stun_urls: Option<Vec<String>>,
+    /// The shared secret (coturn's `static-auth-secret`); write-only.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Metered's API base URL.
+    #[serde(default)]
+    pub metered_api_url: Option<String>,
+    /// Metered's API key; write-only.
+    #[serde(default)]
+    pub metered_api_key: Option<String>,
+}
+
+/// What a Save & Test found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IceTestReport {
+    /// Whether every check passed.
+    pub ok: bool,
+    /// One per ICE server tried (and one for the provider when it failed).
+    pub checks: Vec<IceCheck>,
+}
+
+/// One check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IceCheck {
+    /// What was tried, e.g. `turn:chat.example.org:3478?transport=udp`.
+    pub name: String,
+    /// Whether it worked.
+    pub ok: bool,
+    /// What happened.
+    pub detail: String,
+    /// For a failure, what to fix.
+    pub hint: Option<String>,
+}

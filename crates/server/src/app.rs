@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
+use cromulent_proto::admin::IceSettings;
 use cromulent_turn::shell::RelayServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::builtin_relay::{self, BuiltinRelay, RelayError};
-use crate::config::{Config, TurnConfig, TurnProvider};
+use crate::builtin_relay::{self, RelayError};
+use crate::config::{Config, Secret, TurnConfig, TurnProvider};
 use crate::domain::id::IdGenerator;
 use crate::http::listener::Front;
 use crate::hub::{Hub, HubLimits};
@@ -69,6 +70,9 @@ pub struct AppState {
     pub relay: Option<Arc<RelayServer>>,
     /// Where the built-in relay listens, when it runs.
     pub relay_ports: Option<RelayPorts>,
+    /// The built-in relay's secret and ports (the web port included), to build its ICE
+    /// provider again for a Save & Test.
+    builtin_ice: Option<(Secret, RelayPorts)>,
 }
 
 impl AppState {
@@ -97,7 +101,8 @@ impl AppState {
             max_sessions_per_user: config.gateway.max_sessions_per_user as usize,
         });
         let ids = IdGenerator::starting_after(store.max_id().await?);
-        let ice = IceServersSource::new(ice_provider(&config.turn, relay.as_ref(), web_port), config.turn.stun_urls.clone());
+        let builtin_ice = relay.as_ref().map(|r| (r.secret.clone(), RelayPorts { web: web_port, ..r.ports }));
+        let ice = IceServersSource::new(ice_provider(&config.turn, builtin_ice.clone()), config.turn.stun_urls.clone());
         let mut voice = Voice::new(config.voice.clone(), ice);
         if let Some(relay) = &relay {
             voice = voice.with_relay(relay.server.clone(), config.turn.credential_ttl_secs);
@@ -114,7 +119,50 @@ impl AppState {
             connections: TaskTracker::new(),
             relay_ports: relay.as_ref().map(|r| r.ports),
             relay: relay.map(|r| r.server),
+            builtin_ice,
         })
+    }
+
+    /// The ICE provider `settings` describe, on top of the running configuration, for a Save &
+    /// Test; why not when they are incomplete.
+    pub fn ice_provider_for(&self, settings: &IceSettings) -> Result<Box<dyn IceProvider>, &'static str> {
+        let mut turn = self.config.turn.clone();
+        if let Some(provider) = &settings.provider {
+            turn.provider = match provider.as_str() {
+                "builtin" => TurnProvider::Builtin,
+                "coturn" => TurnProvider::Coturn,
+                "metered" => TurnProvider::Metered,
+                "none" => TurnProvider::None,
+                _ => return Err("provider is builtin, coturn, metered or none"),
+            };
+        }
+        if let Some(urls) = &settings.urls {
+            turn.urls = urls.clone();
+        }
+        if let Some(urls) = &settings.stun_urls {
+            turn.stun_urls = urls.clone();
+        }
+        if let Some(secret) = &settings.secret {
+            turn.secret = Secret::from(secret.as_str());
+        }
+        if let Some(url) = &settings.metered_api_url {
+            turn.metered_api_url = url.clone();
+        }
+        if let Some(key) = &settings.metered_api_key {
+            turn.metered_api_key = Secret::from(key.as_str());
+        }
+        match turn.provider {
+            TurnProvider::Builtin if self.builtin_ice.is_none() => {
+                Err("the built-in relay is not running (set turn.provider = \"builtin\" and restart)")
+            }
+            TurnProvider::Coturn if turn.secret.expose().is_empty() || turn.urls.is_empty() => {
+                Err("coturn needs the shared secret and at least one TURN URL")
+            }
+            TurnProvider::Metered if turn.metered_api_url.is_empty() || turn.metered_api_key.expose().is_empty() => {
+                Err("Metered needs its API URL and API key")
+            }
+            _ => Ok(ice_provider(&turn, self.builtin_ice.clone())),
+        }
     }
 
     /// The host a request used to reach this server, for naming it in STUN/TURN URLs; the
@@ -231,12 +279,11 @@ impl App {
 
 /// The ICE servers clients get, as `turn.provider` says: the built-in relay (named by the
 /// host each client used, unless `turn.public_host`), an external coturn, Metered, or STUN only.
-fn ice_provider(turn: &TurnConfig, relay: Option<&BuiltinRelay>, web_port: Option<u16>) -> Box<dyn IceProvider> {
+fn ice_provider(turn: &TurnConfig, builtin: Option<(Secret, RelayPorts)>) -> Box<dyn IceProvider> {
     let ttl_secs = turn.credential_ttl_secs as i64;
-    match (turn.provider, relay) {
-        (TurnProvider::Builtin, Some(relay)) => {
-            let ports = RelayPorts { web: web_port, ..relay.ports };
-            Box::new(Builtin::new(relay.secret.clone(), ports, RequestHost::parse(&turn.public_host), ttl_secs))
+    match (turn.provider, builtin) {
+        (TurnProvider::Builtin, Some((secret, ports))) => {
+            Box::new(Builtin::new(secret, ports, RequestHost::parse(&turn.public_host), ttl_secs))
         }
         (TurnProvider::Coturn, _) => {
             Box::new(Coturn::new(turn.secret.clone(), turn.urls.clone(), turn.stun_urls.clone(), ttl_secs))

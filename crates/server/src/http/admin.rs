@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use cromulent_proto::Id;
 use cromulent_proto::admin::{
-    AdminUser, AuditEntry, AuditQuery, CreateUserRequest, SetPasswordRequest, TimeoutRequest, UpdateUserRequest,
-    VoiceDisconnectRequest, VoiceMuteRequest,
+    AdminUser, AuditEntry, AuditQuery, CreateUserRequest, IceSettings, IceTestReport, SetPasswordRequest, TimeoutRequest,
+    UpdateUserRequest, VoiceDisconnectRequest, VoiceMuteRequest,
 };
 
 use super::{ApiError, ApiPath, ApiQuery, Json};
@@ -85,6 +85,23 @@ pub async fn voice_mute(
 ) -> Result<StatusCode, ApiError> {
     state.chat.admin_voice_mute(&principal, body.user_id, body.muted).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /admin/ice/test`: tries the ICE settings given (over the running ones) as a browser
+/// would and reports each server.
+pub async fn ice_test(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<IceSettings>,
+) -> Result<axum::Json<IceTestReport>, ApiError> {
+    principal.require_admin()?;
+    let provider = state
+        .ice_provider_for(&body)
+        .map_err(|why| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, cromulent_proto::ErrorCode::InvalidBody, why))?;
+    let now_secs = crate::service::now_ms() / 1000;
+    let host = state.request_host(&headers);
+    Ok(axum::Json(crate::voice::check::check_ice(provider.as_ref(), principal.user_id, now_secs, &host).await))
 }
 
 /// `GET /admin/audit?before=&limit=`.

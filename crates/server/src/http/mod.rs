@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{user_id}/password", post(admin::set_password))
         .route("/admin/voice/disconnect", post(admin::voice_disconnect))
         .route("/admin/voice/mute", post(admin::voice_mute))
+        .route("/admin/ice/test", post(admin::ice_test))
         .route("/admin/audit", get(admin::audit))
         .route("/gateway", get(crate::gateway::upgrade))
         .fallback(not_found)

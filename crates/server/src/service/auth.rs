@@ -91,7 +91,7 @@ impl LoginLimits {
 
 impl Principal {
     /// Refuses callers who do not administer the server.
-    pub(super) fn require_admin(&self) -> Result<()> {
+    pub fn require_admin(&self) -> Result<()> {
         if self.admin { Ok(()) } else { Err(Error::Forbidden("Only admins can do that.")) }
     }
 }

@@ -473,3 +473,32 @@ async fn with_forced_relay_a_server_muted_users_audio_goes_nowhere() {
     socket.send(&send(&rtp)).await.unwrap();
     assert!(arrives(&peer, &rtp).await, "unmuted, audio flows again");
 }
+
+#[tokio::test]
+async fn save_and_test_tries_the_builtin_relay_as_a_browser_would() {
+    let app = relay_app(|_| {}).await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let (status, _) = app.call(Method::POST, "/admin/ice/test", Some(&ben.token), Some(serde_json::json!({}))).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+    let (status, report) = app.call(Method::POST, "/admin/ice/test", Some(&amy.token), Some(serde_json::json!({}))).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    let port = app.relay_ports.unwrap().udp_tcp;
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("stun:127.0.0.1:{port}"),
+            format!("turn:127.0.0.1:{port}?transport=udp"),
+            format!("turn:127.0.0.1:{port}?transport=tcp")
+        ]
+    );
+    for check in report["checks"].as_array().unwrap().iter().skip(1) {
+        assert!(check["detail"].as_str().unwrap().starts_with("allocated relayed address 127.0.0.1:"), "{check}");
+    }
+    let (status, _) = app
+        .call(Method::POST, "/admin/ice/test", Some(&amy.token), Some(serde_json::json!({"provider": "carrier-pigeon"})))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+}

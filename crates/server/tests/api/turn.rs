@@ -199,3 +199,57 @@ async fn metered_failures_fall_back_to_stun_and_say_so() {
         assert!(started.elapsed() < Duration::from_secs(7), "{path}: the 5 s timeout bounds the wait");
     }
 }
+
+#[tokio::test]
+async fn save_and_test_names_what_is_wrong_with_a_coturn_setting() {
+    let coturn = start_coturn("the-real-secret").await;
+    let app = TestApp::spawn_with(|c| c.turn.provider = TurnProvider::None).await;
+    let amy = app.register("amy").await;
+    let urls =
+        |port: u16| json!([format!("turn:127.0.0.1:{port}?transport=udp"), format!("turn:127.0.0.1:{port}?transport=tcp")]);
+    let test = async |body: Value| -> Value {
+        let (status, report) = app.call(Method::POST, "/admin/ice/test", Some(&amy.token), Some(body)).await;
+        assert!(status.is_success(), "{report}");
+        report
+    };
+    let right = test(json!({"provider": "coturn", "secret": "the-real-secret", "urls": urls(coturn.port)})).await;
+    assert_eq!(right["ok"], true, "{right}");
+    assert_eq!(right["checks"].as_array().unwrap().len(), 2);
+
+    let wrong = test(json!({"provider": "coturn", "secret": "a-guess", "urls": urls(coturn.port)})).await;
+    assert_eq!(wrong["ok"], false);
+    for check in wrong["checks"].as_array().unwrap() {
+        assert_eq!(check["detail"], "the credentials were refused (401)", "{check}");
+        assert!(check["hint"].as_str().unwrap().contains("static-auth-secret"), "{check}");
+    }
+
+    let closed = free_udp_port();
+    let nobody = test(json!({"provider": "coturn", "secret": "the-real-secret", "urls": urls(closed)})).await;
+    assert_eq!(nobody["ok"], false);
+    for check in nobody["checks"].as_array().unwrap() {
+        assert!(check["hint"].as_str().unwrap().starts_with("Port unreachable or blocked"), "{check}");
+    }
+    let (status, incomplete) =
+        app.call(Method::POST, "/admin/ice/test", Some(&amy.token), Some(json!({"provider": "coturn"}))).await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{incomplete}");
+}
+
+#[tokio::test]
+async fn save_and_test_says_when_metered_refuses_the_key() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let base = metered_stub(hits.clone()).await;
+    let (app, _) = metered_app(format!("{base}/good"), "the-key").await;
+    let (_, amy_login) =
+        app.call(Method::POST, "/auth/login", None, Some(json!({"username": "amy", "password": "correct horse"}))).await;
+    let token = amy_login["token"].as_str().unwrap().to_owned();
+    let (_, report) =
+        app.call(Method::POST, "/admin/ice/test", Some(&token), Some(json!({"metered_api_key": "a-wrong-key"}))).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["checks"][0]["name"], "metered");
+    assert_eq!(report["checks"][0]["detail"], "the TURN provider answered 401");
+    assert!(report["checks"][0]["hint"].as_str().unwrap().contains("API key was refused"), "{report}");
+    let (_, report) =
+        app.call(Method::POST, "/admin/ice/test", Some(&token), Some(json!({"metered_api_url": format!("{base}/bad")}))).await;
+    assert!(report["checks"][0]["hint"].as_str().unwrap().contains("not a list of ICE servers"), "{report}");
+    assert!(hits.load(Ordering::SeqCst) >= 1, "the fake was really asked");
+}

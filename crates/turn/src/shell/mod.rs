@@ -3,6 +3,7 @@
 //! local address so replies leave from the address the client used); TCP and TLS listeners;
 //! one UDP socket per allocation; a once-a-second timer. Every decision is the core's.
 
+pub mod probe;
 mod stream;
 
 pub use stream::{HandedStream, RelayStream, StreamDoor, StreamLimits};
