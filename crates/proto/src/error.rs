@@ -55,6 +55,8 @@ pub enum ErrorCode {
     TimedOut,
     /// Only admins may post in this channel.
     ReadOnly,
+    /// The server's configuration sets this setting; it cannot be changed at run time.
+    SettingLocked,
     /// Slow mode: the member must wait before posting again here (`Retry-After`).
     Slowmode,
     /// Too many attempts; `Retry-After` says when to try again.

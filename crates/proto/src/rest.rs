@@ -222,6 +222,13 @@ pub struct Settings {
     pub registration_open: bool,
     /// Whether members (not only admins) may create invites.
     pub members_can_invite: bool,
+    /// Whether voice channels can be joined.
+    pub voice_enabled: bool,
+    /// Whether calls must go through the TURN relay.
+    pub force_relay: bool,
+    /// Settings the server's configuration file, environment or command line sets, with
+    /// where: they cannot be changed here.
+    pub locked: std::collections::BTreeMap<String, String>,
 }
 
 /// `PATCH /settings` (admins): fields left out stay as they are.
@@ -237,6 +244,12 @@ pub struct UpdateSettingsRequest {
     /// Let members create invites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members_can_invite: Option<bool>,
+    /// Turn voice on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_enabled: Option<bool>,
+    /// Make every call go through the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_relay: Option<bool>,
 }
 
 /// `POST /invites`.

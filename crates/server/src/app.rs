@@ -108,9 +108,11 @@ impl AppState {
             voice = voice.with_relay(relay.server.clone(), config.turn.credential_ttl_secs);
         }
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice)
-            .with_audit_retention(config.admin.audit_retention_days);
+            .with_audit_retention(config.admin.audit_retention_days)
+            .with_locked(config.locked.clone());
         chat.create_default_channels().await?;
         chat.load_timeouts().await?;
+        chat.load_runtime_settings().await?;
         stop_relay_on_error.disarm();
         Ok(AppState {
             chat,

@@ -50,7 +50,14 @@ pub struct Config {
     pub voice: VoiceConfig,
     /// STUN/TURN settings for voice.
     pub turn: TurnConfig,
+    /// Keys admins may otherwise change at run time that a file, variable or flag set, with
+    /// where: those win over the database and show as read-only.
+    #[serde(skip)]
+    pub locked: std::collections::BTreeMap<String, String>,
 }
+
+/// Keys an admin may change at run time (`PATCH /settings`) unless configuration sets them.
+pub const RUNTIME_KEYS: [&str; 2] = ["voice.enabled", "voice.force_relay"];
 
 /// `[voice]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +223,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             voice: VoiceConfig::default(),
             turn: TurnConfig::default(),
+            locked: Default::default(),
         }
     }
 }
@@ -332,7 +340,18 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     let env = Env::prefixed("CROMULENT_").filter_map(|key| keys::dotted_key(key.as_str()).map(Into::into));
     given = given.merge(env).merge(Serialized::defaults(overrides));
     let listen_given = given.contains("listen");
-    let mut config: Config = Figment::from(Serialized::defaults(Config::default())).merge(given).extract().map_err(Box::new)?;
+    let mut config: Config =
+        Figment::from(Serialized::defaults(Config::default())).merge(given.clone()).extract().map_err(Box::new)?;
+    for key in RUNTIME_KEYS {
+        if let Some(metadata) = given.find_metadata(key) {
+            let source = match metadata.name.as_ref() {
+                name if name.contains("environment") => format!("environment variable {}", env_name(key)),
+                name if name.contains("TOML") => "configuration file".to_owned(),
+                _ => "command line".to_owned(),
+            };
+            config.locked.insert(key.to_owned(), source);
+        }
+    }
     if config.tls.enabled() && !listen_given {
         config.listen = TLS_LISTEN;
     }

@@ -75,7 +75,9 @@ impl Chat {
     /// Channels the caller may see, text first, by name.
     pub async fn list_channels(&self, principal: &Principal) -> Result<Vec<Channel>> {
         let rows = self.store.list_visible_channels(principal.user_id, principal.admin).await?;
-        Ok(rows.iter().map(ChannelRow::to_wire).collect())
+        // With voice off, members do not see voice channels; admins do, to turn it back on.
+        let voice = principal.admin || self.voice_enabled();
+        Ok(rows.iter().filter(|c| voice || c.kind() != ChannelKind::Voice).map(ChannelRow::to_wire).collect())
     }
 
     /// The channel `id` if the caller may see it; `NotFound` otherwise, so that private channels

@@ -196,6 +196,8 @@ pub struct Chat {
     slowmode: Arc<std::sync::Mutex<std::collections::HashMap<(i64, i64), i64>>>,
     /// How long the audit log keeps an entry, in milliseconds.
     audit_retention_ms: i64,
+    /// Run-time settings the configuration sets, with where.
+    locked: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl Chat {
@@ -223,7 +225,14 @@ impl Chat {
             admin_changes: Arc::default(),
             slowmode: Arc::default(),
             audit_retention_ms: 90 * 86_400_000,
+            locked: Arc::default(),
         }
+    }
+
+    /// The same, with run-time settings the configuration sets (see `Config::locked`).
+    pub fn with_locked(mut self, locked: std::collections::BTreeMap<String, String>) -> Chat {
+        self.locked = Arc::new(locked);
+        self
     }
 
     /// The same, keeping audit log entries `days` days.

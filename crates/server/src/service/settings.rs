@@ -2,7 +2,9 @@
 
 use cromulent_proto::rest::{Registration, Settings, UpdateSettingsRequest, User};
 
-use super::{Chat, Principal, Result};
+use cromulent_proto::ErrorCode;
+
+use super::{Chat, Error, Principal, Result};
 use crate::store::UserRow;
 
 /// Who may register: `open`, `invite` or `closed`.
@@ -11,6 +13,9 @@ const REGISTRATION: &str = "registration";
 const REGISTRATION_OPEN: &str = "registration_open";
 /// `true` when members may create invites.
 const MEMBERS_CAN_INVITE: &str = "members_can_invite";
+/// Run-time voice switches, stored under their configuration key.
+const VOICE_ENABLED: &str = "voice.enabled";
+const FORCE_RELAY: &str = "voice.force_relay";
 
 impl Chat {
     /// Who may register (open unless an admin changed it).
@@ -40,6 +45,9 @@ impl Chat {
             registration,
             registration_open: registration == Registration::Open,
             members_can_invite: self.members_can_invite().await?,
+            voice_enabled: self.voice_enabled(),
+            force_relay: self.force_relay(),
+            locked: (*self.locked).clone(),
         })
     }
 
@@ -65,10 +73,44 @@ impl Chat {
             self.store.put_setting(MEMBERS_CAN_INVITE, if members { "true" } else { "false" }).await?;
             changed.push(format!("members_can_invite={members}"));
         }
+        for (key, value) in [(VOICE_ENABLED, request.voice_enabled), (FORCE_RELAY, request.force_relay)] {
+            let Some(on) = value else { continue };
+            if self.locked.contains_key(key) {
+                return Err(Error::Refused {
+                    code: ErrorCode::SettingLocked,
+                    message: "The server's configuration sets this; change it there and restart.",
+                });
+            }
+            self.store.put_setting(key, if on { "true" } else { "false" }).await?;
+            if key == VOICE_ENABLED {
+                self.set_voice_enabled(on).await?;
+            } else {
+                self.set_force_relay(on);
+            }
+            changed.push(format!("{key}={on}"));
+        }
         if !changed.is_empty() {
             self.audit(principal, "settings.update", None, None, Some(changed.join(", "))).await?;
         }
         self.settings(principal).await
+    }
+
+    /// Applies the run-time voice switches stored in the database, except those the
+    /// configuration sets.
+    pub async fn load_runtime_settings(&self) -> Result<()> {
+        for key in [VOICE_ENABLED, FORCE_RELAY] {
+            if self.locked.contains_key(key) {
+                continue;
+            }
+            let Some(value) = self.store.get_setting(key).await? else { continue };
+            let on = value == "true";
+            if key == VOICE_ENABLED {
+                self.set_voice_enabled(on).await?;
+            } else {
+                self.set_force_relay(on);
+            }
+        }
+        Ok(())
     }
 
     /// Every account, for member lists.

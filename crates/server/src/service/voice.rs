@@ -4,6 +4,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cromulent_proto::rest::ChannelKind;
@@ -35,12 +36,17 @@ pub struct Voice {
     relay: Option<(Arc<RelayServer>, u64)>,
     /// Users an admin server-muted (kept until unmuted or the server restarts).
     server_muted: std::sync::RwLock<std::collections::HashSet<i64>>,
+    /// Whether voice channels can be joined (`voice.enabled`, changeable at run time).
+    enabled: AtomicBool,
+    /// Whether clients must relay (`voice.force_relay`, changeable at run time).
+    force_relay: AtomicBool,
 }
 
 impl Voice {
     /// An empty registry that hands out ICE servers from `ice`.
     pub fn new(config: VoiceConfig, ice: IceServersSource) -> Voice {
         let per_minute = NonZeroU32::new(config.signals_per_minute.max(1)).expect("at least one");
+        let (enabled, force_relay) = (config.enabled, config.force_relay);
         Voice {
             rooms: VoiceRooms::default(),
             ice,
@@ -48,6 +54,8 @@ impl Voice {
             config,
             relay: None,
             server_muted: Default::default(),
+            enabled: AtomicBool::new(enabled),
+            force_relay: AtomicBool::new(force_relay),
         }
     }
 
@@ -80,7 +88,11 @@ impl Chat {
             ice_servers: list.servers,
             expires_at: list.expires_at,
             ice_degraded: degraded,
-            ice_transport_policy: if self.voice.config.force_relay { IceTransportPolicy::Relay } else { IceTransportPolicy::All },
+            ice_transport_policy: if self.voice.force_relay.load(Ordering::Relaxed) {
+                IceTransportPolicy::Relay
+            } else {
+                IceTransportPolicy::All
+            },
         }
     }
 
@@ -92,7 +104,7 @@ impl Chat {
         takeover: bool,
         host: &RequestHost,
     ) -> Result<VoiceJoined> {
-        if !self.voice.config.enabled {
+        if !self.voice.enabled.load(Ordering::Relaxed) {
             return Err(refused(ErrorCode::VoiceDisabled, "Voice is turned off on this server."));
         }
         let principal = session.principal();
@@ -250,6 +262,46 @@ impl Chat {
         Ok(true)
     }
 
+    /// Whether voice channels can be joined now.
+    pub fn voice_enabled(&self) -> bool {
+        self.voice.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Whether clients must relay now.
+    pub fn force_relay(&self) -> bool {
+        self.voice.force_relay.load(Ordering::Relaxed)
+    }
+
+    /// Sets whether clients must relay; new ICE server lists say so.
+    pub(super) fn set_force_relay(&self, on: bool) {
+        self.voice.force_relay.store(on, Ordering::Relaxed);
+    }
+
+    /// Turns voice on or off. Off: everyone in voice is taken out (`voice_disconnected` with
+    /// `voice_disabled`), voice channels vanish from members' clients and joins are refused;
+    /// on: they come back.
+    pub(super) async fn set_voice_enabled(&self, on: bool) -> Result<()> {
+        if self.voice.enabled.swap(on, Ordering::Relaxed) == on {
+            return Ok(());
+        }
+        if !on {
+            for (user_id, _) in self.voice.rooms.all() {
+                self.remove_from_voice(user_id, "voice_disabled").await?;
+            }
+        }
+        let members = Audience::NonMembers(Arc::new(std::collections::HashSet::new()));
+        for channel in self.store.list_visible_channels(0, true).await?.iter().filter(|c| c.kind() == ChannelKind::Voice) {
+            let event = if on {
+                Event::ChannelCreate(channel.to_wire())
+            } else {
+                Event::ChannelDelete(cromulent_proto::gateway::ChannelDelete { id: Id(channel.id) })
+            };
+            let audience = if on { self.audience_of(channel).await? } else { members.clone() };
+            self.hub.publish(&audience, &event);
+        }
+        Ok(())
+    }
+
     /// Whether an admin server-muted `user_id`.
     pub(super) fn is_server_muted(&self, user_id: i64) -> bool {
         self.voice.server_muted.read().unwrap_or_else(|p| p.into_inner()).contains(&user_id)
@@ -268,7 +320,7 @@ impl Chat {
             };
         }
         if let Some((relay, _)) = &self.voice.relay
-            && self.voice.config.force_relay
+            && self.voice.force_relay.load(Ordering::Relaxed)
         {
             relay.set_muted(&user_id.to_string(), muted);
         }

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 
 use crate::pki::{NAME, TestCa, https_client, served_leaf};
@@ -95,10 +95,15 @@ async fn pebble_root(pebble: &Pebble, ca: &TestCa) -> String {
     client.get(format!("https://{}/roots/0", pebble.management)).send().await.unwrap().text().await.unwrap()
 }
 
-/// The server binary with HTTPS from the ACME CA at `directory`.
-async fn start_server(data_dir: &Path, ca_roots: &Path, directory: &str) -> (Child, SocketAddr, Lines<BufReader<ChildStderr>>) {
+/// The server binary with HTTPS from the ACME CA at `directory`, on any free port.
+async fn start_server(data_dir: &Path, ca_roots: &Path, directory: &str) -> (Child, SocketAddr, ServerLog) {
+    start_server_on(data_dir, ca_roots, directory, 0).await.expect("the server starts")
+}
+
+/// The same on `port`; `None` when it cannot listen there (someone took the port meanwhile).
+async fn start_server_on(data_dir: &Path, ca_roots: &Path, directory: &str, port: u16) -> Option<(Child, SocketAddr, ServerLog)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log", "info"])
         .arg("--data-dir")
         .arg(data_dir)
         .env("CROMULENT_LOG_FORMAT", "json")
@@ -111,15 +116,36 @@ async fn start_server(data_dir: &Path, ca_roots: &Path, directory: &str) -> (Chi
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let listening = log_line(&mut lines, "listening", Duration::from_secs(30)).await;
+    let mut log = ServerLog { lines: BufReader::new(child.stderr.take().unwrap()).lines(), seen: Vec::new() };
+    let listening = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = log.lines.next_line().await {
+            let entry: Value = serde_json::from_str(&line).unwrap_or_default();
+            if entry["fields"]["message"] == "listening" {
+                return Some(entry);
+            }
+            log.seen.push(entry);
+        }
+        None
+    });
+    let listening = listening.await.expect("the server starts or ends within 30 s")?;
     assert_eq!(listening["fields"]["https"], true, "{listening}");
     let addr = listening["fields"]["addr"].as_str().unwrap().parse().unwrap();
-    (child, addr, lines)
+    Some((child, addr, log))
+}
+
+/// A server's log: lines read while waiting for it to listen, and the rest to come.
+struct ServerLog {
+    lines: tokio::io::Lines<BufReader<ChildStderr>>,
+    seen: Vec<Value>,
 }
 
 /// The next log line whose message starts with `message`.
-async fn log_line(lines: &mut Lines<BufReader<ChildStderr>>, message: &str, within: Duration) -> Value {
+async fn log_line(log: &mut ServerLog, message: &str, within: Duration) -> Value {
+    let matches = |entry: &Value| entry["fields"]["message"].as_str().is_some_and(|m| m.starts_with(message));
+    if let Some(at) = log.seen.iter().position(matches) {
+        return log.seen.remove(at);
+    }
+    let lines = &mut log.lines;
     let found = async {
         loop {
             let line = lines.next_line().await.unwrap().unwrap_or_else(|| panic!("the server ended before logging {message:?}"));
@@ -132,19 +158,20 @@ async fn log_line(lines: &mut Lines<BufReader<ChildStderr>>, message: &str, with
     tokio::time::timeout(within, found).await.unwrap_or_else(|_| panic!("no {message:?} logged within {within:?}"))
 }
 
-/// The server, started pointing at a pebble that is not there yet (it must learn the server's
-/// port first), and pebble, started then; the server's retries reach it.
-async fn server_and_pebble(
-    dir: &Path,
-    ca: &TestCa,
-    validity_secs: u64,
-) -> (Child, SocketAddr, Lines<BufReader<ChildStderr>>, Pebble) {
+/// pebble, validating against a port picked for the server, then the server on that port, so
+/// its first ACME attempt finds pebble up (retries back off to minutes). A port someone takes
+/// in between is given up and another picked.
+async fn server_and_pebble(dir: &Path, ca: &TestCa, validity_secs: u64) -> (Child, SocketAddr, ServerLog, Pebble) {
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    let api = free_port();
-    let (server, addr, lines) =
-        start_server(&dir.join("data"), &dir.join("ca.pem"), &format!("https://127.0.0.1:{api}/dir")).await;
-    let pebble = start_pebble(dir, ca, api, addr.port(), validity_secs).await;
-    (server, addr, lines, pebble)
+    for _ in 0..10 {
+        let (api, port) = (free_port(), free_port());
+        let pebble = start_pebble(dir, ca, api, port, validity_secs).await;
+        let directory = format!("https://127.0.0.1:{api}/dir");
+        if let Some((server, addr, lines)) = start_server_on(&dir.join("data"), &dir.join("ca.pem"), &directory, port).await {
+            return (server, addr, lines, pebble);
+        }
+    }
+    panic!("no free port for the server in ten tries");
 }
 
 #[tokio::test]

@@ -94,7 +94,7 @@ async fn admins_create_promote_and_demote_but_never_leave_the_server_without_an_
 
     let (_, audit) = app.call(Method::GET, "/admin/audit", Some(&ben_token), None).await;
     let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["user.demote", "user.promote", "user.create"], "newest first");
+    assert_eq!(actions, ["user.demote", "user.promote", "user.create", "settings.update"], "newest first");
     assert_eq!(audit[0]["actor_id"], ben_id);
     assert_eq!(audit[0]["target"], amy.id);
     let (_, page) = app
@@ -294,4 +294,59 @@ async fn a_server_mute_is_announced_to_the_channel_and_survives_a_rejoin() {
     }
     let (_, audit) = app.call(Method::GET, "/admin/audit", Some(&amy.token), None).await;
     assert_eq!(audit[0]["action"], "voice.mute");
+}
+
+#[tokio::test]
+async fn voice_is_turned_off_and_on_at_run_time_and_forced_relay_applies_to_new_lists() {
+    let app = TestApp::spawn().await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let lounge = lounge(&app, &amy).await;
+    let mut ben_gateway = app.gateway(&ben).await;
+    assert_eq!(ben_gateway.request("voice_join", json!({"channel_id": lounge})).await["t"], "reply");
+
+    let (status, settings) = app.call(Method::PATCH, "/settings", Some(&amy.token), Some(json!({"voice_enabled": false}))).await;
+    assert_eq!((status, settings["voice_enabled"].as_bool()), (StatusCode::OK, Some(false)), "{settings}");
+    let moved = next_of(&mut ben_gateway, "voice_disconnected").await;
+    assert_eq!(moved["d"]["reason"], "voice_disabled");
+    assert_eq!(next_of(&mut ben_gateway, "channel_delete").await["d"]["id"], lounge.as_str());
+    let (_, channels) = app.call(Method::GET, "/channels", Some(&ben.token), None).await;
+    assert!(channels.as_array().unwrap().iter().all(|c| c["kind"] != "voice"), "members see no voice channel: {channels}");
+    let (_, channels) = app.call(Method::GET, "/channels", Some(&amy.token), None).await;
+    assert!(channels.as_array().unwrap().iter().any(|c| c["id"] == lounge.as_str()), "admins still do");
+    let refused = ben_gateway.request("voice_join", json!({"channel_id": lounge})).await;
+    assert_eq!(refused["d"]["code"], "voice_disabled", "{refused}");
+
+    app.call(Method::PATCH, "/settings", Some(&amy.token), Some(json!({"voice_enabled": true}))).await;
+    assert_eq!(next_of(&mut ben_gateway, "channel_create").await["d"]["id"], lounge.as_str());
+    assert_eq!(ben_gateway.request("voice_join", json!({"channel_id": lounge})).await["t"], "reply");
+
+    let (_, before) = app.call(Method::GET, "/voice/ice-servers", Some(&ben.token), None).await;
+    assert_eq!(before["ice_transport_policy"], "all");
+    app.call(Method::PATCH, "/settings", Some(&amy.token), Some(json!({"force_relay": true}))).await;
+    let (_, after) = app.call(Method::GET, "/voice/ice-servers", Some(&ben.token), None).await;
+    assert_eq!(after["ice_transport_policy"], "relay");
+    let (_, audit) = app.call(Method::GET, "/admin/audit", Some(&amy.token), None).await;
+    assert_eq!(audit[0]["detail"], "voice.force_relay=true");
+
+    // Stored: a restart keeps them.
+    let app = app.restart().await;
+    let (_, settings) = app.call(Method::GET, "/settings", Some(&amy.token), None).await;
+    assert_eq!((settings["voice_enabled"].as_bool(), settings["force_relay"].as_bool()), (Some(true), Some(true)));
+}
+
+#[tokio::test]
+async fn a_setting_the_configuration_sets_is_read_only_and_says_where() {
+    let app = TestApp::spawn_with(|c| {
+        c.voice.force_relay = true;
+        c.locked.insert("voice.force_relay".into(), "environment variable CROMULENT_VOICE_FORCE_RELAY".into());
+    })
+    .await;
+    let amy = app.register("amy").await;
+    let (_, settings) = app.call(Method::GET, "/settings", Some(&amy.token), None).await;
+    assert_eq!(settings["locked"], json!({"voice.force_relay": "environment variable CROMULENT_VOICE_FORCE_RELAY"}));
+    let (status, refused) = app.call(Method::PATCH, "/settings", Some(&amy.token), Some(json!({"force_relay": false}))).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("setting_locked")));
+    let (_, settings) = app.call(Method::GET, "/settings", Some(&amy.token), None).await;
+    assert_eq!(settings["force_relay"], true);
 }

@@ -164,7 +164,11 @@ async fn admins_close_registration_at_run_time() {
     let (status, settings) =
         app.call(Method::PATCH, "/settings", Some(&admin.token), Some(json!({"registration_open": false}))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(settings, json!({"registration": "closed", "registration_open": false, "members_can_invite": false}));
+    assert_eq!(
+        settings,
+        json!({"registration": "closed", "registration_open": false, "members_can_invite": false,
+               "voice_enabled": true, "force_relay": false, "locked": {}})
+    );
     let (status, body) =
         app.call(Method::POST, "/auth/register", None, Some(json!({"username": "late", "password": "password1"}))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("registration_closed")));

@@ -21,7 +21,8 @@ async fn invite_only_registration_takes_a_good_code_and_counts_its_uses() {
     let (status, settings) =
         app.call(Method::PATCH, "/settings", Some(&amy.token), Some(json!({"registration": "invite"}))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(settings, json!({"registration": "invite", "registration_open": false, "members_can_invite": false}));
+    assert_eq!((settings["registration"].as_str(), settings["registration_open"].as_bool()), (Some("invite"), Some(false)));
+    assert_eq!(settings["members_can_invite"], false);
 
     let (status, refused) = register(&app, "ben", None).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("invalid_invite")));
