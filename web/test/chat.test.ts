@@ -6,9 +6,10 @@ import type { Channel, Message, User } from '../src/api/protocol';
 import { emptyChat, mergeMessages, nextToSend, pendingIn, reduce, typingText, type Action, type ChatState } from '../src/state/chat';
 
 const amy: User = { id: '1', username: 'amy', admin: false };
-const general: Channel = { id: '10', name: 'general', kind: 'text', private: false };
-const lounge: Channel = { id: '11', name: 'Lounge', kind: 'voice', private: false };
-const random: Channel = { id: '12', name: 'random', kind: 'text', private: false };
+const rules = { write: 'everyone', position: 0, slowmode_secs: 0 } as const;
+const general: Channel = { id: '10', name: 'general', kind: 'text', private: false, ...rules };
+const lounge: Channel = { id: '11', name: 'Lounge', kind: 'voice', private: false, ...rules };
+const random: Channel = { id: '12', name: 'random', kind: 'text', private: false, ...rules };
 
 function message(id: string, channel = general.id, author = { id: '2', username: 'bob' }, content = `m${id}`): Message {
   return { id, channel_id: channel, author, content, created_at: Number(id), edited_at: null };
@@ -68,8 +69,15 @@ describe('reduce', () => {
   });
 
   it('adds and renames channels in sorted order', () => {
-    const state = run(ready, { t: 'channel_create', d: { id: '13', name: 'Alpha', kind: 'text', private: true } }, { t: 'channel_update', d: { ...random, name: 'zed' } });
+    const state = run(ready, { t: 'channel_create', d: { id: '13', name: 'Alpha', kind: 'text', private: true, ...rules } }, { t: 'channel_update', d: { ...random, name: 'zed' } });
     expect(state.channels.map((c) => c.name)).toEqual(['Alpha', 'general', 'zed', 'Lounge']);
+  });
+
+  it('orders channels of a kind by position, then by name', () => {
+    const state = run(ready, { t: 'channel_update', d: { ...random, position: -1 } }, { t: 'channel_update', d: { ...lounge, position: 5 } });
+    expect(state.channels.map((c) => c.name)).toEqual(['random', 'general', 'Lounge']);
+    const moved = reduce(state, { t: 'channel_update', d: { ...general, position: -2 } });
+    expect(moved.channels.map((c) => c.name)).toEqual(['general', 'random', 'Lounge']);
   });
 
   it('tracks presence', () => {

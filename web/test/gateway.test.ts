@@ -1,5 +1,6 @@
 // The gateway client against a scripted socket: identify, heartbeat, resume after a drop,
-// duplicates skipped, refused resume falling back to identify, auth failure, backoff.
+// duplicates skipped, refused resume falling back to identify, auth failure, a disabled
+// account, backoff.
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GatewayClient, type GatewayDeps, type GatewayStatus, type SocketLike } from '../src/api/gateway';
@@ -38,6 +39,7 @@ let timers: Timer[];
 let events: GatewayEvent[];
 let statuses: GatewayStatus[];
 let authFailed: number;
+let disabled: number;
 let client: GatewayClient;
 
 const deps: GatewayDeps = {
@@ -72,7 +74,12 @@ beforeEach(() => {
   events = [];
   statuses = [];
   authFailed = 0;
-  client = new GatewayClient('ws://test/api/v1/gateway', { event: (e) => events.push(e), status: (s) => statuses.push(s), authFailed: () => authFailed++ }, deps);
+  disabled = 0;
+  client = new GatewayClient(
+    'ws://test/api/v1/gateway',
+    { event: (e) => events.push(e), status: (s) => statuses.push(s), authFailed: () => authFailed++, accountDisabled: () => disabled++ },
+    deps,
+  );
   client.start();
 });
 
@@ -154,6 +161,17 @@ describe('GatewayClient', () => {
     sockets[0].frame('ready', 1, ready());
     sockets[0].drop(4012);
     expect(statuses.at(-1)).toBe('displaced');
+    expect(timers.filter((t) => !t.cleared)).toHaveLength(0);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('stops for good and says so when an admin disabled the account (4013)', () => {
+    sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    sockets[0].frame('ready', 1, ready());
+    sockets[0].drop(4013);
+    expect(disabled).toBe(1);
+    expect(authFailed).toBe(0);
+    expect(statuses.at(-1)).toBe('disabled');
     expect(timers.filter((t) => !t.cleared)).toHaveLength(0);
     expect(sockets).toHaveLength(1);
   });

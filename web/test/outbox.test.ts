@@ -47,7 +47,7 @@ function messageFor(attempt: Attempt, id: string): Message {
 beforeEach(() => {
   state = reduce(emptyChat, {
     t: 'ready',
-    d: { session_id: 's', user: { id: '1', username: 'amy', admin: false }, channels: [{ id: '10', name: 'general', kind: 'text', private: false }], online_user_ids: [] },
+    d: { session_id: 's', user: { id: '1', username: 'amy', admin: false }, channels: [{ id: '10', name: 'general', kind: 'text', private: false, write: 'everyone', position: 0, slowmode_secs: 0 }], online_user_ids: [] },
   });
   attempts = [];
   timers = [];
@@ -85,6 +85,15 @@ describe('classifySendFailure', () => {
     expect(classifySendFailure(new ApiError(403, { code: 'forbidden', message: 'No.' }))).toEqual({ retry: false, message: 'No.' });
     expect(classifySendFailure(new ApiError(404, { code: 'not_found', message: 'Channel not found.' }))).toMatchObject({ retry: false });
     expect(classifySendFailure(new TypeError('bug'))).toMatchObject({ retry: false });
+  });
+
+  it('gives up on posting rules, in words people use, instead of waiting or retrying', () => {
+    const slowmode = new ApiError(429, { code: 'slowmode', message: 'Slow mode.' }, 8000);
+    expect(classifySendFailure(slowmode)).toEqual({ retry: false, message: 'Slow mode: wait 8 s before posting again.' });
+    const readOnly = new ApiError(403, { code: 'read_only', message: 'Only admins post in this channel.' });
+    expect(classifySendFailure(readOnly)).toEqual({ retry: false, message: 'Only admins can post in this channel.' });
+    const timedOut = new ApiError(403, { code: 'timed_out', message: 'An admin timed you out; you can read but not post, type or speak until 1795569827762 (unix ms).' });
+    expect(classifySendFailure(timedOut)).toMatchObject({ retry: false, message: expect.stringMatching(/^You are timed out until .+\.$/) });
   });
 });
 

@@ -1,4 +1,5 @@
-// The REST client turns answers into values and failures into typed ApiErrors.
+// The REST client turns answers into values and failures into typed ApiErrors, and calls the
+// admin, invite and channel-rule routes as documented.
 
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, parseRetryAfter } from '../src/api/rest';
@@ -46,6 +47,40 @@ describe('Api', () => {
     const seen: Request[] = [];
     await new Api(answering(200, [], seen)).history('10', '99', 25);
     expect(new URL(seen[0].url).search).toBe('?limit=25&before=99');
+  });
+
+  it('sends an invite code with a registration only when there is one', async () => {
+    const seen: Request[] = [];
+    const api = new Api(answering(201, { token: 't', user: { id: '1', username: 'amy', admin: false } }, seen));
+    await api.register('amy', 'password1', undefined, 'Ab3_x-9QzK1m');
+    await api.register('bob', 'password1');
+    expect(await seen[0].json()).toEqual({ username: 'amy', password: 'password1', invite: 'Ab3_x-9QzK1m' });
+    expect(await seen[1].json()).toEqual({ username: 'bob', password: 'password1' });
+  });
+
+  it('calls the admin routes with the documented methods, paths and bodies', async () => {
+    const seen: Request[] = [];
+    const api = new Api(answering(200, {}, seen));
+    await api.updateAccount('5', { disabled: true, reason: 'spam', delete_messages_hours: 1 });
+    await api.timeOut('5', 1_800_000_000_000, 'cool off');
+    await api.endTimeout('5');
+    await api.auditLog('77', 50);
+    await api.updateChannel('10', { write: 'admins', slowmode_secs: 30 });
+    await api.createInvite({ max_uses: 1 });
+    await api.deleteInvite('Ab3_x-9QzK1m');
+    const calls = seen.map((r) => `${r.method} ${new URL(r.url).pathname}${new URL(r.url).search}`);
+    expect(calls).toEqual([
+      'PATCH /api/v1/admin/users/5',
+      'POST /api/v1/admin/users/5/timeout',
+      'DELETE /api/v1/admin/users/5/timeout',
+      'GET /api/v1/admin/audit?limit=50&before=77',
+      'PATCH /api/v1/channels/10',
+      'POST /api/v1/invites',
+      'DELETE /api/v1/invites/Ab3_x-9QzK1m',
+    ]);
+    expect(await seen[0].json()).toEqual({ disabled: true, reason: 'spam', delete_messages_hours: 1 });
+    expect(await seen[1].json()).toEqual({ until: 1_800_000_000_000, reason: 'cool off' });
+    expect(await seen[4].json()).toEqual({ write: 'admins', slowmode_secs: 30 });
   });
 
   it('raises the server error with its code and field', async () => {

@@ -6,7 +6,7 @@ import { backoffDelay } from './backoff';
 import { CloseCode, type GatewayEvent, type ServerFrame } from './protocol';
 
 /** The connection as the UI shows it. */
-export type GatewayStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'displaced';
+export type GatewayStatus = 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'displaced' | 'disabled';
 
 /** The subset of WebSocket the client uses, so tests can supply their own. */
 export interface SocketLike {
@@ -25,6 +25,8 @@ export interface GatewayHandlers {
   status(status: GatewayStatus): void;
   /** The session cookie is no longer valid: show the login screen. */
   authFailed(): void;
+  /** An admin disabled (banned) the account: the client stops and says so. */
+  accountDisabled(): void;
 }
 
 /** Injected effects, for tests. */
@@ -211,6 +213,13 @@ export class GatewayClient {
       this.stopped = true;
       this.handlers.status('stopped');
       this.handlers.authFailed();
+      return;
+    }
+    if (code === CloseCode.AccountDisabled) {
+      // Every session of the account is gone; reconnecting could only fail.
+      this.stopped = true;
+      this.handlers.status('disabled');
+      this.handlers.accountDisabled();
       return;
     }
     if (code === CloseCode.TooManySessions) {

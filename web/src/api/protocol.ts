@@ -10,11 +10,28 @@ export interface User {
 
 export type ChannelKind = 'text' | 'voice';
 
+/** Who may post in a channel: `admins` makes it an announcement channel members only read. */
+export type WriteAccess = 'everyone' | 'admins';
+
 export interface Channel {
   id: Id;
   name: string;
   kind: ChannelKind;
   private: boolean;
+  write: WriteAccess;
+  /** Place in the sidebar among channels of its kind (ascending; ties by name). */
+  position: number;
+  /** Seconds a member waits between messages here (0: no slow mode; admins are exempt). */
+  slowmode_secs: number;
+}
+
+/** What `PATCH /channels/{id}` changes; fields left out stay as they are. */
+export interface ChannelChange {
+  name?: string;
+  private?: boolean;
+  write?: WriteAccess;
+  position?: number;
+  slowmode_secs?: number;
 }
 
 export interface Message {
@@ -39,6 +56,62 @@ export interface ErrorBody {
   code: string;
   message: string;
   field?: string;
+}
+
+/** Who may register: anyone, only with an invite code, or nobody. */
+export type Registration = 'open' | 'invite' | 'closed';
+
+/** `GET /settings` (admins). */
+export interface ServerSettings {
+  registration: Registration;
+  registration_open: boolean;
+  members_can_invite: boolean;
+}
+
+/** An invite code and its limits. */
+export interface Invite {
+  code: string;
+  /** The link to hand out; it opens the registration form with the code filled in. */
+  url: string;
+  uses: number;
+  max_uses: number | null;
+  expires_at: number | null;
+  creator_id: Id;
+  created_at: number;
+}
+
+/** An account as admins see it (`GET /admin/users`). */
+export interface AdminUser {
+  id: Id;
+  username: string;
+  admin: boolean;
+  /** Banned by an admin. */
+  disabled: boolean;
+  /** Until when the account may read but not post, type or speak; only while that runs. */
+  timeout_until: number | null;
+  created_at: number;
+}
+
+/** `PATCH /admin/users/{id}`. */
+export interface AdminUserChange {
+  admin?: boolean;
+  disabled?: boolean;
+  reason?: string;
+  /** With a ban: delete the account's messages of the last this many hours (0–168). */
+  delete_messages_hours?: number;
+}
+
+/** One entry of the audit log (`GET /admin/audit`). */
+export interface AuditEntry {
+  id: Id;
+  at: number;
+  actor_id: Id;
+  /** e.g. `user.disable`. */
+  action: string;
+  /** What it was done to: a user id for `user.*` and `voice.*` actions. */
+  target: string | null;
+  reason: string | null;
+  detail: string | null;
 }
 
 export interface VoiceStateUpdate {
@@ -98,7 +171,9 @@ export type GatewayEvent =
   | { t: 'typing_start'; d: TypingStart }
   | { t: 'voice_state_update'; d: VoiceStateUpdate }
   | { t: 'voice_signal'; d: { from: Id; signal: unknown } }
-  | { t: 'voice_session_replaced'; d: { channel_id: Id } };
+  | { t: 'voice_session_replaced'; d: { channel_id: Id } }
+  /** An admin took this connection out of voice, timed its user out, or turned voice off. */
+  | { t: 'voice_disconnected'; d: { channel_id: Id; reason: 'moderator' | 'timed_out' | 'voice_disabled' } };
 
 /** Any frame the server sends. */
 export interface ServerFrame {
@@ -116,6 +191,7 @@ export const CloseCode = {
   SlowConsumer: 4010,
   SessionEnded: 4011,
   TooManySessions: 4012,
+  AccountDisabled: 4013,
   RateLimited: 4029,
 } as const;
 

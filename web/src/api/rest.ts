@@ -1,7 +1,21 @@
 // REST client: typed calls under /api/v1 that throw ApiError with the server's code and field.
 // The browser authenticates with the HttpOnly session cookie, so no token is ever held in JS.
 
-import type { AuthResponse, Channel, ChannelKind, ErrorBody, Id, Message, User } from './protocol';
+import type {
+  AdminUser,
+  AdminUserChange,
+  AuditEntry,
+  AuthResponse,
+  Channel,
+  ChannelChange,
+  ChannelKind,
+  ErrorBody,
+  Id,
+  Invite,
+  Message,
+  ServerSettings,
+  User,
+} from './protocol';
 
 /** A failed call: HTTP status plus the server's typed error. */
 export class ApiError extends Error {
@@ -74,8 +88,9 @@ export class Api {
     return parsed as T;
   }
 
-  register(username: string, password: string, email?: string): Promise<AuthResponse> {
-    return this.request('POST', '/auth/register', email ? { username, password, email } : { username, password });
+  /** Registers; `invite` is the code from an invite link, needed while registration is `invite`. */
+  register(username: string, password: string, email?: string, invite?: string): Promise<AuthResponse> {
+    return this.request('POST', '/auth/register', { username, password, ...(email ? { email } : {}), ...(invite ? { invite } : {}) });
   }
 
   login(username: string, password: string): Promise<AuthResponse> {
@@ -98,6 +113,11 @@ export class Api {
     return this.request('POST', '/channels', { name, kind, private: isPrivate });
   }
 
+  /** Changes a channel (admins): name, privacy, who may post, position, slow mode. */
+  updateChannel(channelId: Id, change: ChannelChange): Promise<Channel> {
+    return this.request('PATCH', `/channels/${channelId}`, change);
+  }
+
   /** Newest first, as the server returns them. */
   history(channelId: Id, before?: Id, limit = 50): Promise<Message[]> {
     const query = new URLSearchParams({ limit: String(limit) });
@@ -117,5 +137,70 @@ export class Api {
 
   remove(channelId: Id, messageId: Id): Promise<void> {
     return this.request('DELETE', `/channels/${channelId}/messages/${messageId}`);
+  }
+
+  // Server settings and invites.
+
+  settings(): Promise<ServerSettings> {
+    return this.request('GET', '/settings');
+  }
+
+  updateSettings(change: Partial<Pick<ServerSettings, 'registration' | 'members_can_invite'>>): Promise<ServerSettings> {
+    return this.request('PATCH', '/settings', change);
+  }
+
+  /** Newest first. */
+  invites(): Promise<Invite[]> {
+    return this.request('GET', '/invites');
+  }
+
+  /** Without limits the invite works until deleted. */
+  createInvite(limits: { max_uses?: number; expires_in_secs?: number }): Promise<Invite> {
+    return this.request('POST', '/invites', limits);
+  }
+
+  deleteInvite(code: string): Promise<void> {
+    return this.request('DELETE', `/invites/${encodeURIComponent(code)}`);
+  }
+
+  // People and moderation (admins).
+
+  adminUsers(): Promise<AdminUser[]> {
+    return this.request('GET', '/admin/users');
+  }
+
+  createAccount(account: { username: string; password: string; email?: string; admin: boolean }): Promise<AdminUser> {
+    const { email, ...rest } = account;
+    return this.request('POST', '/admin/users', email ? { ...rest, email } : rest);
+  }
+
+  /** Promotes, demotes, bans (with a reason and optionally deleting recent messages) or unbans. */
+  updateAccount(userId: Id, change: AdminUserChange): Promise<AdminUser> {
+    return this.request('PATCH', `/admin/users/${userId}`, change);
+  }
+
+  /** Times someone out until `until` (unix ms): they read but do not post, type or speak. */
+  timeOut(userId: Id, until: number, reason?: string): Promise<AdminUser> {
+    return this.request('POST', `/admin/users/${userId}/timeout`, reason ? { until, reason } : { until });
+  }
+
+  endTimeout(userId: Id): Promise<AdminUser> {
+    return this.request('DELETE', `/admin/users/${userId}/timeout`);
+  }
+
+  /** Sets someone's password; their sessions end. */
+  setPassword(userId: Id, password: string): Promise<void> {
+    return this.request('POST', `/admin/users/${userId}/password`, { password });
+  }
+
+  disconnectFromVoice(userId: Id): Promise<void> {
+    return this.request('POST', '/admin/voice/disconnect', { user_id: userId });
+  }
+
+  /** Newest first; `before` (an entry id) pages back. */
+  auditLog(before?: Id, limit = 50): Promise<AuditEntry[]> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set('before', before);
+    return this.request('GET', `/admin/audit?${query}`);
   }
 }

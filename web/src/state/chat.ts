@@ -83,10 +83,14 @@ export const emptyChat: ChatState = {
   refreshing: {},
 };
 
-/** Text channels first, then by name without case, as the server lists them. */
+/** Text channels first, then by position, then by name without case, as the server lists them. */
 export function sortChannels(channels: Channel[]): Channel[] {
   return [...channels].sort((a, b) =>
-    a.kind !== b.kind ? (a.kind === 'text' ? -1 : 1) : a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
+    a.kind !== b.kind
+      ? a.kind === 'text'
+        ? -1
+        : 1
+      : a.position - b.position || a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
   );
 }
 
@@ -241,6 +245,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
       };
     case 'voice_signal':
     case 'voice_session_replaced':
+    case 'voice_disconnected':
       return state;
     case 'users_loaded':
       return { ...state, users: Object.fromEntries(action.d.map((u) => [u.id, u])) };

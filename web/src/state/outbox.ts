@@ -7,6 +7,7 @@ import { backoffDelay } from '../api/backoff';
 import type { Message } from '../api/protocol';
 import { ApiError } from '../api/rest';
 import type { PendingMessage } from './chat';
+import { refusalText } from './posting';
 
 /** A fresh nonce for one send: 128 random bits as 32 hex digits (the server takes 1–64
  * characters), so no other send shares it. Not `crypto.randomUUID`, which exists only on HTTPS
@@ -24,12 +25,14 @@ export type SendFailure =
 
 /** Sorts a failed attempt into "try again" and "give up". Unreachable servers, 5xx (restarting,
  * database down), timeouts and rate limits pass; anything else (too long, forbidden, channel
- * gone) would be refused again, however often it is sent. */
+ * gone, timed out by an admin) would be refused again, however often it is sent. So would a
+ * channel's slow mode for a while, which may be hours: waiting it out here would hold up every
+ * later send, in every channel, so the user retries it when the composer's countdown ends. */
 export function classifySendFailure(error: unknown): SendFailure {
   if (!(error instanceof ApiError)) return { retry: false, message: 'Could not send.' };
-  const transient = error.status === 0 || error.status === 408 || error.status === 429 || error.status >= 500;
+  const transient = error.status === 0 || error.status === 408 || (error.status === 429 && error.code !== 'slowmode') || error.status >= 500;
   if (transient) return { retry: true, afterMs: error.retryAfterMs ?? null };
-  return { retry: false, message: error.message };
+  return { retry: false, message: refusalText(error) };
 }
 
 /** Injected effects, so the retry schedule can be tested with a fake clock. */
@@ -39,7 +42,8 @@ export interface OutboxDeps {
   /** One attempt; rejects with an ApiError. */
   post(pending: PendingMessage): Promise<Message>;
   acked(nonce: string, message: Message): void;
-  failed(nonce: string, error: string): void;
+  /** Refused for good: `error` is the text to show, `cause` what the server answered. */
+  failed(nonce: string, error: string, cause: unknown): void;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   random(): number;
@@ -76,7 +80,7 @@ export class Outbox {
         this.inFlight = null;
         const failure = classifySendFailure(error);
         if (!failure.retry) {
-          this.deps.failed(pending.nonce, failure.message);
+          this.deps.failed(pending.nonce, failure.message, error);
           this.kick();
           return;
         }

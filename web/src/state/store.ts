@@ -3,10 +3,11 @@
 
 import { computed, signal } from '@preact/signals';
 import { Api, ApiError } from '../api/rest';
-import { GatewayClient, gatewayUrl, type GatewayStatus } from '../api/gateway';
-import type { ChannelKind, GatewayEvent, Id, Message, User } from '../api/protocol';
+import { GatewayClient, GatewayError, gatewayUrl, type GatewayStatus } from '../api/gateway';
+import type { ChannelChange, ChannelKind, GatewayEvent, Id, Message, User } from '../api/protocol';
 import { emptyChat, nextToSend, reduce, type Action } from './chat';
 import { newNonce, Outbox } from './outbox';
+import { limitsAfterPost, limitsAfterRefusal, limitsAfterTypingRefused, noLimits } from './posting';
 import { VoiceEngine, type VoiceView } from '../voice/engine';
 
 /** Messages per history page. */
@@ -23,6 +24,10 @@ export const connection = signal<GatewayStatus>('connecting');
 /** `undefined` while the session is being checked at start-up. */
 export const account = signal<User | null | undefined>(undefined);
 export const loadingOlder = signal(false);
+/** A timeout or slow-mode wait the server told this user about (see posting.ts). */
+export const postingLimits = signal(noLimits);
+/** An admin disabled the account while it was open here: the app says so instead of the chat. */
+export const accountDisabled = signal(false);
 
 /** The voice engine and what the voice bar shows. */
 export const voiceEngine = new VoiceEngine({
@@ -45,8 +50,16 @@ function dispatch(action: Action): void {
 const outbox = new Outbox({
   next: () => nextToSend(chat.value),
   post: (p) => api.post(p.channelId, p.content, p.nonce, AbortSignal.timeout(SEND_TIMEOUT_MS)),
-  acked: (nonce, message) => dispatch({ t: 'send_acked', d: { nonce, message } }),
-  failed: (nonce, error) => dispatch({ t: 'send_failed', d: { nonce, error } }),
+  acked: (nonce, message) => {
+    dispatch({ t: 'send_acked', d: { nonce, message } });
+    const channel = chat.value.channels.find((c) => c.id === message.channel_id);
+    postingLimits.value = limitsAfterPost(postingLimits.value, channel, !!account.value?.admin, Date.now());
+  },
+  failed: (nonce, error, cause) => {
+    const channelId = chat.value.pending.find((p) => p.nonce === nonce)?.channelId;
+    dispatch({ t: 'send_failed', d: { nonce, error } });
+    if (channelId) postingLimits.value = limitsAfterRefusal(postingLimits.value, channelId, cause, Date.now());
+  },
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   random: Math.random,
@@ -104,6 +117,7 @@ function onEvent(event: GatewayEvent): void {
 /** Starts the live connection once logged in. */
 export function connect(user: User): void {
   account.value = user;
+  accountDisabled.value = false;
   gateway?.stop();
   gateway = new GatewayClient(gatewayUrl(location), {
     event: onEvent,
@@ -113,6 +127,11 @@ export function connect(user: User): void {
       if (status === 'connected') outbox.reconnected();
     },
     authFailed: () => signOut(false),
+    accountDisabled: () => {
+      void voiceEngine.leave(false);
+      outbox.reset();
+      accountDisabled.value = true;
+    },
   });
   gateway.start();
   typingTimer ??= setInterval(() => dispatch({ t: 'typing_expired', d: { now: Date.now() } }), 1_000);
@@ -135,7 +154,14 @@ function signOut(callServer: boolean): void {
   if (callServer) void api.logout().catch(() => {});
   outbox.reset();
   chat.value = emptyChat;
+  postingLimits.value = noLimits;
   account.value = null;
+}
+
+/** Leaves the "account disabled" screen for the login form. */
+export function backToLogin(): void {
+  accountDisabled.value = false;
+  signOut(false);
 }
 
 /** Logs out this browser. */
@@ -195,12 +221,37 @@ export function typing(channelId: Id): void {
   const now = Date.now();
   if (now - lastTypingSent < TYPING_EVERY_MS || connection.value !== 'connected') return;
   lastTypingSent = now;
-  void gateway?.request('typing', { channel_id: channelId }).catch(() => {});
+  void sendTyping(channelId);
+}
+
+/** The `typing` op, which the server refuses with `timed_out` during a timeout: so the composer
+ * learns of a timeout as soon as its user starts typing, not only when a post is refused. */
+async function sendTyping(channelId: Id): Promise<boolean> {
+  try {
+    await gateway?.request('typing', { channel_id: channelId });
+    return true;
+  } catch (error) {
+    if (error instanceof GatewayError) postingLimits.value = limitsAfterTypingRefused(postingLimits.value, error.code, error.message);
+    return false;
+  }
+}
+
+/** Asks the server again whether the user's timeout still runs (an admin may have ended it
+ * early, which the server does not announce): a `typing` op it accepts means it is over. */
+export async function checkTimeout(channelId: Id): Promise<void> {
+  if (connection.value !== 'connected' || (await sendTyping(channelId))) {
+    postingLimits.value = { ...postingLimits.value, timedOutUntil: null };
+  }
 }
 
 export async function createChannel(name: string, kind: ChannelKind, isPrivate: boolean): Promise<void> {
   const channel = await api.createChannel(name, kind, isPrivate);
   dispatch({ t: 'channel_create', d: channel });
+}
+
+/** Changes a channel's rules or place (admins); everyone else hears it as `channel_update`. */
+export async function updateChannel(channelId: Id, change: ChannelChange): Promise<void> {
+  dispatch({ t: 'channel_update', d: await api.updateChannel(channelId, change) });
 }
 
 export { ApiError };

@@ -1,15 +1,24 @@
 // Log in or register. Errors appear next to the field the server named, others above the form.
+// An invite link (/invite/CODE) opens the registration form with its code filled in.
 
 import { useState } from 'preact/hooks';
 import { api, ApiError, connect } from '../state/store';
 
 type Mode = 'login' | 'register';
 
-export function AuthScreen() {
-  const [mode, setMode] = useState<Mode>('login');
+/** What a refused login or registration says, and next to which field. */
+function placeError(error: ApiError): Record<string, string> {
+  if (error.code === 'account_disabled') return { form: 'An admin disabled your account.' };
+  if (error.code === 'invalid_invite') return { invite: error.message };
+  return { [error.field ?? 'form']: error.message };
+}
+
+export function AuthScreen(props: { invite: string | null }) {
+  const [mode, setMode] = useState<Mode>(props.invite ? 'register' : 'login');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [email, setEmail] = useState('');
+  const [invite, setInvite] = useState(props.invite ?? '');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
 
@@ -18,10 +27,13 @@ export function AuthScreen() {
     setBusy(true);
     setErrors({});
     try {
-      const response = mode === 'login' ? await api.login(username, password) : await api.register(username, password, email || undefined);
+      const response =
+        mode === 'login'
+          ? await api.login(username, password)
+          : await api.register(username, password, email || undefined, invite.trim() || undefined);
       connect(response.user);
     } catch (error) {
-      if (error instanceof ApiError) setErrors({ [error.field ?? 'form']: error.message });
+      if (error instanceof ApiError) setErrors(placeError(error));
       else setErrors({ form: 'Something went wrong.' });
     } finally {
       setBusy(false);
@@ -38,7 +50,7 @@ export function AuthScreen() {
       name,
       value,
       autocomplete,
-      required: name !== 'email',
+      required: name !== 'email' && name !== 'invite',
       'aria-invalid': errors[name] ? ('true' as const) : undefined,
       'aria-describedby': errors[name] ? `${name}-error` : undefined,
       onInput: (e: Event) => set((e.target as HTMLInputElement).value),
@@ -82,6 +94,7 @@ export function AuthScreen() {
         {field('username', mode === 'login' ? 'Username or email' : 'Username', username, setUsername, 'text', 'username')}
         {mode === 'register' && field('email', 'Email (optional)', email, setEmail, 'email', 'email')}
         {field('password', 'Password', password, setPassword, 'password', mode === 'login' ? 'current-password' : 'new-password')}
+        {mode === 'register' && field('invite', 'Invite code (if you have one)', invite, setInvite, 'text', 'off')}
         <button class="primary" type="submit" disabled={busy}>
           {mode === 'login' ? 'Log in' : 'Create account'}
         </button>

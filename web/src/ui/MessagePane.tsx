@@ -1,11 +1,28 @@
 // The open text channel: history that loads older pages when scrolled up without jumping,
 // live messages, "jump to present", edit and delete, sends still pending or refused, the typing
-// line and the composer.
+// line and the composer, which says when the user may not post (admins-only channel, timeout,
+// slow mode's countdown).
 
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Message } from '../api/protocol';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { Channel, Message } from '../api/protocol';
 import { pendingIn, typingText, type PendingMessage } from '../state/chat';
-import { account, ApiError, chat, currentChannel, discardSend, edit, loadingOlder, loadOlder, remove, retrySend, send, typing } from '../state/store';
+import { composerState } from '../state/posting';
+import {
+  account,
+  ApiError,
+  chat,
+  checkTimeout,
+  currentChannel,
+  discardSend,
+  edit,
+  loadingOlder,
+  loadOlder,
+  postingLimits,
+  remove,
+  retrySend,
+  send,
+  typing,
+} from '../state/store';
 import { renderMarkdown } from '../markdown';
 import { formatTimestamp, isoTimestamp } from '../time';
 
@@ -33,7 +50,7 @@ export function MessagePane() {
       </header>
       <MessageList channelId={channel.id} key={channel.id} />
       <TypingLine channelId={channel.id} />
-      <Composer channelId={channel.id} channelName={channel.name} key={`composer-${channel.id}`} />
+      <Composer channel={channel} key={`composer-${channel.id}`} />
     </main>
   );
 }
@@ -235,11 +252,29 @@ function TypingLine(props: { channelId: string }) {
   );
 }
 
-function Composer(props: { channelId: string; channelName: string }) {
+/** Re-renders every half second while `ticking`, so countdowns count and a limit that ran out
+ * lets go by itself. */
+function useTicking(ticking: boolean): void {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (!ticking) return;
+    const timer = setInterval(() => setTick((n) => n + 1), 500);
+    return () => clearInterval(timer);
+  }, [ticking]);
+}
+
+function Composer(props: { channel: Channel }) {
+  const channel = props.channel;
   const [value, setValue] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
+  const limits = postingLimits.value;
+  const now = Date.now();
+  useTicking(limits.timedOutUntil !== null || (limits.slowmodeUntil[channel.id] ?? 0) > now);
+  const rules = composerState({ channel, admin: !!account.value?.admin, limits, now });
+  const label = `Message #${channel.name}`;
 
   const submit = () => {
+    if (!rules.canSend) return;
     // The box itself, not the last render's state: a second Enter before the re-render must
     // find it empty rather than send the text again.
     const el = box.current;
@@ -247,20 +282,33 @@ function Composer(props: { channelId: string; channelName: string }) {
     if (!content) return;
     if (el) el.value = '';
     setValue('');
-    send(props.channelId, content);
+    send(channel.id, content);
   };
 
   return (
     <form class="composer" onSubmit={(e) => (e.preventDefault(), submit())}>
+      {rules.notice ? (
+        <p class={`composer-notice ${rules.limit}`} role="status" data-limit={rules.limit}>
+          <span>{rules.notice}</span>
+          {rules.limit === 'timed_out' && (
+            <button type="button" class="ghost small" onClick={() => void checkTimeout(channel.id)}>
+              Check again
+            </button>
+          )}
+        </p>
+      ) : (
+        rules.hint && <p class="composer-hint">{rules.hint}</p>
+      )}
       <textarea
         ref={box}
-        aria-label={`Message #${props.channelName}`}
-        placeholder={`Message #${props.channelName}`}
+        aria-label={label}
+        placeholder={rules.canType ? label : (rules.notice ?? label)}
         rows={1}
         value={value}
+        disabled={!rules.canType}
         onInput={(e) => {
           setValue((e.target as HTMLTextAreaElement).value);
-          typing(props.channelId);
+          typing(channel.id);
         }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {

@@ -1,8 +1,10 @@
 // Channel sidebar: Text and Voice sections, unread channels in bold, an admin's "create channel"
-// dialog, and the current user with a log-out button at the bottom.
+// dialog and "Server settings" button, and the current user with a log-out button at the bottom.
 
 import { useState } from 'preact/hooks';
 import type { ChannelKind } from '../api/protocol';
+import { channelPath, settingsPath } from '../routes';
+import { navigate } from '../state/navigation';
 import { account, ApiError, chat, createChannel, logout, openChannel, voiceEngine, voiceView } from '../state/store';
 import { showsSpeaking } from '../voice/status';
 import { VoiceBar } from './VoiceBar';
@@ -16,7 +18,14 @@ export function Sidebar() {
 
   return (
     <nav class="sidebar" aria-label="Channels">
-      <header class="server-name">Cromulent</header>
+      <header class="server-name">
+        <span>Cromulent</span>
+        {me?.admin && (
+          <button type="button" class="ghost icon-button" aria-label="Server settings" title="Server settings" onClick={() => navigate(settingsPath('people'))}>
+            <GearIcon />
+          </button>
+        )}
+      </header>
       <Section title="Text channels" kind="text" admin={!!me?.admin} onCreate={setCreating}>
         {text.map((c) => (
           <li key={c.id}>
@@ -26,7 +35,7 @@ export function Sidebar() {
               aria-current={state.current === c.id ? 'page' : undefined}
               onClick={(e) => {
                 e.preventDefault();
-                history.pushState(null, '', `/channels/${c.id}`);
+                navigate(channelPath(c.id));
                 void openChannel(c.id);
               }}
             >
@@ -96,6 +105,18 @@ function VoiceParticipants(props: { channelId: string }) {
         );
       })}
     </ul>
+  );
+}
+
+function GearIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+      <path
+        fill="currentColor"
+        fill-rule="evenodd"
+        d="M18.4 13a7.7 7.7 0 0 0 0-2l2.1-1.6-2-3.5-2.5 1a7.4 7.4 0 0 0-1.7-1L14 3.3h-4l-.4 2.6a7.4 7.4 0 0 0-1.7 1l-2.5-1-2 3.5L5.6 11a7.7 7.7 0 0 0 0 2l-2.2 1.6 2 3.5 2.5-1a7.4 7.4 0 0 0 1.7 1l.4 2.6h4l.4-2.6a7.4 7.4 0 0 0 1.7-1l2.5 1 2-3.5zM12 15.5a3.5 3.5 0 1 1 0-7 3.5 3.5 0 0 1 0 7z"
+      />
+    </svg>
   );
 }
 

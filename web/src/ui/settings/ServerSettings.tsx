@@ -1,0 +1,70 @@
+// The server settings, for admins: a full-screen page with tabs for people, invites and
+// registration, channels and the audit log. Its address is /settings/TAB; Close or Escape goes
+// back to the open channel. The chat stays connected underneath.
+
+import { useEffect } from 'preact/hooks';
+import { channelPath, SETTINGS_TABS, settingsPath, type SettingsTab } from '../../routes';
+import { navigate } from '../../state/navigation';
+import { chat } from '../../state/store';
+import { AuditTab } from './AuditTab';
+import { ChannelsTab } from './ChannelsTab';
+import { InvitesTab } from './InvitesTab';
+import { PeopleTab } from './PeopleTab';
+
+const TAB_LABELS: Record<SettingsTab, string> = {
+  people: 'People',
+  invites: 'Invites & registration',
+  channels: 'Channels',
+  audit: 'Audit log',
+};
+
+function close(): void {
+  const current = chat.value.current;
+  navigate(current ? channelPath(current) : '/');
+}
+
+export function ServerSettings(props: { tab: SettingsTab }) {
+  useEffect(() => {
+    // Escape closes, unless a dialog inside took it first.
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && !e.defaultPrevented && !document.querySelector('.dialog') && close();
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  return (
+    <div class="settings">
+      <nav class="settings-nav" aria-label="Server settings">
+        <h1>Server settings</h1>
+        <div role="tablist" aria-orientation="vertical">
+          {SETTINGS_TABS.map((tab) => (
+            <button
+              key={tab}
+              type="button"
+              role="tab"
+              id={`settings-tab-${tab}`}
+              aria-selected={tab === props.tab}
+              aria-controls="settings-panel"
+              onClick={() => navigate(settingsPath(tab))}
+            >
+              {TAB_LABELS[tab]}
+            </button>
+          ))}
+        </div>
+      </nav>
+      <main class="settings-main">
+        <header class="settings-header">
+          <h2>{TAB_LABELS[props.tab]}</h2>
+          <button type="button" class="ghost" aria-label="Close settings" onClick={close}>
+            Close <kbd>Esc</kbd>
+          </button>
+        </header>
+        <div id="settings-panel" role="tabpanel" aria-labelledby={`settings-tab-${props.tab}`}>
+          {props.tab === 'people' && <PeopleTab />}
+          {props.tab === 'invites' && <InvitesTab />}
+          {props.tab === 'channels' && <ChannelsTab />}
+          {props.tab === 'audit' && <AuditTab />}
+        </div>
+      </main>
+    </div>
+  );
+}
