@@ -133,31 +133,17 @@ impl Hub {
 
     /// Ends every gateway session opened with login session `login_session_id` (logout).
     pub fn end_login_session(&self, login_session_id: i64) {
-        let doomed: Vec<Arc<Session>> = self
-            .inner
-            .sessions
-            .read()
-            .expect("sessions lock")
-            .values()
-            .filter(|s| s.principal.login_session_id == login_session_id)
-            .cloned()
-            .collect();
-        for session in doomed {
-            self.end_session(&session, close::SESSION_ENDED);
-        }
+        self.end_sessions_where(|p| p.login_session_id == login_session_id, close::SESSION_ENDED);
     }
 
     /// Ends every gateway session of `user_id` with close code `code` (the account was disabled).
     pub fn end_user(&self, user_id: i64, code: u16) {
-        let doomed: Vec<Arc<Session>> = self
-            .inner
-            .sessions
-            .read()
-            .expect("sessions lock")
-            .values()
-            .filter(|s| s.principal.user_id == user_id)
-            .cloned()
-            .collect();
+        self.end_sessions_where(|p| p.user_id == user_id, code);
+    }
+
+    fn end_sessions_where(&self, doomed: impl Fn(&Principal) -> bool, code: u16) {
+        let doomed: Vec<Arc<Session>> =
+            self.inner.sessions.read().expect("sessions lock").values().filter(|s| doomed(&s.principal)).cloned().collect();
         for session in doomed {
             self.end_session(&session, code);
         }

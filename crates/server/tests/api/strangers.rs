@@ -5,10 +5,8 @@
 //! back to within 20 MB of where it started.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use stun_types::attribute::{ErrorCode, Nonce, Realm, Username};
 use stun_types::message::{BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageWriteVec};
@@ -56,21 +54,6 @@ async fn allocate<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, username: &s
     let answer = read_message(&mut stream).await;
     let answer = Message::from_bytes(&answer).unwrap();
     assert_eq!(answer.class(), MessageClass::Success, "{:?}", answer.attribute::<ErrorCode>().map(|e| e.code()));
-}
-
-/// A TLS client that trusts exactly the relay's self-signed certificate.
-fn tls_connector(cert_pem: &str) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
 fn rss_mib(pid: u32) -> u64 {
@@ -157,7 +140,7 @@ async fn a_crowd_of_strangers_neither_locks_others_out_nor_keeps_the_memory() {
     let within = Duration::from_secs(1);
     let stream = connect_from([127, 0, 0, 2], tcp).await;
     tokio::time::timeout(within, allocate(stream, username, password)).await.expect("a TCP allocation within a second");
-    let connector = tls_connector(&certified.cert.pem());
+    let connector = tokio_rustls::TlsConnector::from(crate::pki::client_config(&certified.cert.pem()));
     let tls_allocation = async {
         let stream = connect_from([127, 0, 0, 2], tls).await;
         let stream = connector.connect("localhost".try_into().unwrap(), stream).await.unwrap();
