@@ -229,6 +229,25 @@ pub struct Settings {
     /// Settings the server's configuration file, environment or command line sets, with
     /// where: they cannot be changed here.
     pub locked: std::collections::BTreeMap<String, String>,
+    /// Where voice calls get their STUN/TURN servers; secrets are never shown.
+    pub ice: IceView,
+}
+
+/// The ICE provider settings as admins read them: secrets only as "set or not".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceView {
+    /// `builtin`, `coturn`, `metered` or `none`.
+    pub provider: String,
+    /// TURN URLs (coturn).
+    pub urls: Vec<String>,
+    /// STUN URLs.
+    pub stun_urls: Vec<String>,
+    /// Whether a shared secret is set.
+    pub secret_set: bool,
+    /// Metered's API base URL.
+    pub metered_api_url: String,
+    /// Whether a Metered API key is set.
+    pub metered_api_key_set: bool,
 }
 
 /// `PATCH /settings` (admins): fields left out stay as they are.
@@ -250,6 +269,9 @@ pub struct UpdateSettingsRequest {
     /// Make every call go through the relay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_relay: Option<bool>,
+    /// Change where calls get their STUN/TURN servers; fields left out stay as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ice: Option<crate::admin::IceSettings>,
 }
 
 /// `POST /invites`.

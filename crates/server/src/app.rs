@@ -110,6 +110,9 @@ impl AppState {
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice)
             .with_audit_retention(config.admin.audit_retention_days)
             .with_locked(config.locked.clone());
+        let (turn, builtin) = (config.turn.clone(), builtin_ice.clone());
+        let factory = move |settings: &IceSettings| provider_from(&turn, builtin.clone(), settings);
+        let chat = chat.with_ice_factory(Arc::new(factory), ice_settings_of(&config.turn));
         chat.create_default_channels().await?;
         chat.load_timeouts().await?;
         chat.load_runtime_settings().await?;
@@ -128,43 +131,7 @@ impl AppState {
     /// The ICE provider `settings` describe, on top of the running configuration, for a Save &
     /// Test; why not when they are incomplete.
     pub fn ice_provider_for(&self, settings: &IceSettings) -> Result<Box<dyn IceProvider>, &'static str> {
-        let mut turn = self.config.turn.clone();
-        if let Some(provider) = &settings.provider {
-            turn.provider = match provider.as_str() {
-                "builtin" => TurnProvider::Builtin,
-                "coturn" => TurnProvider::Coturn,
-                "metered" => TurnProvider::Metered,
-                "none" => TurnProvider::None,
-                _ => return Err("provider is builtin, coturn, metered or none"),
-            };
-        }
-        if let Some(urls) = &settings.urls {
-            turn.urls = urls.clone();
-        }
-        if let Some(urls) = &settings.stun_urls {
-            turn.stun_urls = urls.clone();
-        }
-        if let Some(secret) = &settings.secret {
-            turn.secret = Secret::from(secret.as_str());
-        }
-        if let Some(url) = &settings.metered_api_url {
-            turn.metered_api_url = url.clone();
-        }
-        if let Some(key) = &settings.metered_api_key {
-            turn.metered_api_key = Secret::from(key.as_str());
-        }
-        match turn.provider {
-            TurnProvider::Builtin if self.builtin_ice.is_none() => {
-                Err("the built-in relay is not running (set turn.provider = \"builtin\" and restart)")
-            }
-            TurnProvider::Coturn if turn.secret.expose().is_empty() || turn.urls.is_empty() => {
-                Err("coturn needs the shared secret and at least one TURN URL")
-            }
-            TurnProvider::Metered if turn.metered_api_url.is_empty() || turn.metered_api_key.expose().is_empty() => {
-                Err("Metered needs its API URL and API key")
-            }
-            _ => Ok(ice_provider(&turn, self.builtin_ice.clone())),
-        }
+        provider_from(&self.config.turn, self.builtin_ice.clone(), settings).map(|(provider, _)| provider)
     }
 
     /// The host a request used to reach this server, for naming it in STUN/TURN URLs; the
@@ -276,6 +243,71 @@ impl App {
         state.chat.store().close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The ICE settings `turn` describes, as an admin would write them.
+fn ice_settings_of(turn: &TurnConfig) -> IceSettings {
+    let provider = match turn.provider {
+        TurnProvider::Builtin => "builtin",
+        TurnProvider::Coturn => "coturn",
+        TurnProvider::Metered => "metered",
+        TurnProvider::None => "none",
+    };
+    let set = |s: &Secret| (!s.expose().is_empty()).then(|| s.expose().to_owned());
+    IceSettings {
+        provider: Some(provider.to_owned()),
+        urls: Some(turn.urls.clone()),
+        stun_urls: Some(turn.stun_urls.clone()),
+        secret: set(&turn.secret),
+        metered_api_url: Some(turn.metered_api_url.clone()),
+        metered_api_key: set(&turn.metered_api_key),
+    }
+}
+
+/// The provider `settings` describe over `turn`, with its STUN fallback URLs; why not when
+/// they are incomplete or name a relay that is not running.
+fn provider_from(
+    turn: &TurnConfig,
+    builtin: Option<(Secret, RelayPorts)>,
+    settings: &IceSettings,
+) -> Result<(Box<dyn IceProvider>, Vec<String>), &'static str> {
+    let mut turn = turn.clone();
+    if let Some(provider) = &settings.provider {
+        turn.provider = match provider.as_str() {
+            "builtin" => TurnProvider::Builtin,
+            "coturn" => TurnProvider::Coturn,
+            "metered" => TurnProvider::Metered,
+            "none" => TurnProvider::None,
+            _ => return Err("provider is builtin, coturn, metered or none"),
+        };
+    }
+    if let Some(urls) = &settings.urls {
+        turn.urls = urls.clone();
+    }
+    if let Some(urls) = &settings.stun_urls {
+        turn.stun_urls = urls.clone();
+    }
+    if let Some(secret) = &settings.secret {
+        turn.secret = Secret::from(secret.as_str());
+    }
+    if let Some(url) = &settings.metered_api_url {
+        turn.metered_api_url = url.clone();
+    }
+    if let Some(key) = &settings.metered_api_key {
+        turn.metered_api_key = Secret::from(key.as_str());
+    }
+    match turn.provider {
+        TurnProvider::Builtin if builtin.is_none() => {
+            Err("the built-in relay is not running (set turn.provider = \"builtin\" and restart)")
+        }
+        TurnProvider::Coturn if turn.secret.expose().is_empty() || turn.urls.is_empty() => {
+            Err("coturn needs the shared secret and at least one TURN URL")
+        }
+        TurnProvider::Metered if turn.metered_api_url.is_empty() || turn.metered_api_key.expose().is_empty() => {
+            Err("Metered needs its API URL and API key")
+        }
+        _ => Ok((ice_provider(&turn, builtin), turn.stun_urls.clone())),
     }
 }
 

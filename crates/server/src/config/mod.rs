@@ -57,7 +57,16 @@ pub struct Config {
 }
 
 /// Keys an admin may change at run time (`PATCH /settings`) unless configuration sets them.
-pub const RUNTIME_KEYS: [&str; 2] = ["voice.enabled", "voice.force_relay"];
+pub const RUNTIME_KEYS: [&str; 8] = [
+    "voice.enabled",
+    "voice.force_relay",
+    "turn.provider",
+    "turn.urls",
+    "turn.stun_urls",
+    "turn.secret",
+    "turn.metered_api_url",
+    "turn.metered_api_key",
+];
 
 /// `[voice]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

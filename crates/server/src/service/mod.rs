@@ -9,7 +9,7 @@ mod invites;
 mod locks;
 mod messages;
 mod password;
-mod settings;
+pub mod settings;
 mod voice;
 
 use std::num::NonZeroU32;
@@ -198,6 +198,10 @@ pub struct Chat {
     audit_retention_ms: i64,
     /// Run-time settings the configuration sets, with where.
     locked: Arc<std::collections::BTreeMap<String, String>>,
+    /// Builds an ICE provider from settings (the wiring knows the relay and configuration).
+    ice_factory: Option<Arc<settings::IceFactory>>,
+    /// The ICE settings in effect, secrets included (never shown).
+    ice_settings: Arc<std::sync::RwLock<cromulent_proto::admin::IceSettings>>,
 }
 
 impl Chat {
@@ -226,7 +230,17 @@ impl Chat {
             slowmode: Arc::default(),
             audit_retention_ms: 90 * 86_400_000,
             locked: Arc::default(),
+            ice_factory: None,
+            ice_settings: Arc::default(),
         }
+    }
+
+    /// The same, able to switch ICE providers at run time: `factory` builds one from settings,
+    /// and `current` are the settings the running one was built from.
+    pub fn with_ice_factory(mut self, factory: Arc<settings::IceFactory>, current: cromulent_proto::admin::IceSettings) -> Chat {
+        self.ice_factory = Some(factory);
+        self.ice_settings = Arc::new(std::sync::RwLock::new(current));
+        self
     }
 
     /// The same, with run-time settings the configuration sets (see `Config::locked`).

@@ -1,6 +1,9 @@
 //! Server settings that admins change at run time, and the user directory.
 
-use cromulent_proto::rest::{Registration, Settings, UpdateSettingsRequest, User};
+use cromulent_proto::admin::IceSettings;
+use cromulent_proto::rest::{IceView, Registration, Settings, UpdateSettingsRequest, User};
+
+use crate::voice::IceProvider;
 
 use cromulent_proto::ErrorCode;
 
@@ -13,6 +16,27 @@ const REGISTRATION: &str = "registration";
 const REGISTRATION_OPEN: &str = "registration_open";
 /// `true` when members may create invites.
 const MEMBERS_CAN_INVITE: &str = "members_can_invite";
+/// The ICE settings an admin saved, as JSON (secrets included: the database is the server's).
+const ICE: &str = "ice";
+/// Configuration keys that, when set, keep the ICE settings from changing at run time.
+const ICE_KEYS: [&str; 6] =
+    ["turn.provider", "turn.urls", "turn.stun_urls", "turn.secret", "turn.metered_api_url", "turn.metered_api_key"];
+
+/// Builds an ICE provider (and its STUN fallback URLs) from complete settings, or says why not.
+pub type IceFactory = dyn Fn(&IceSettings) -> Result<(Box<dyn IceProvider>, Vec<String>), &'static str> + Send + Sync;
+
+/// `saved` over `base`: what `saved` leaves out stays.
+fn merged(base: &IceSettings, saved: &IceSettings) -> IceSettings {
+    IceSettings {
+        provider: saved.provider.clone().or_else(|| base.provider.clone()),
+        urls: saved.urls.clone().or_else(|| base.urls.clone()),
+        stun_urls: saved.stun_urls.clone().or_else(|| base.stun_urls.clone()),
+        secret: saved.secret.clone().or_else(|| base.secret.clone()),
+        metered_api_url: saved.metered_api_url.clone().or_else(|| base.metered_api_url.clone()),
+        metered_api_key: saved.metered_api_key.clone().or_else(|| base.metered_api_key.clone()),
+    }
+}
+
 /// Run-time voice switches, stored under their configuration key.
 const VOICE_ENABLED: &str = "voice.enabled";
 const FORCE_RELAY: &str = "voice.force_relay";
@@ -48,6 +72,7 @@ impl Chat {
             voice_enabled: self.voice_enabled(),
             force_relay: self.force_relay(),
             locked: (*self.locked).clone(),
+            ice: self.ice_view(),
         })
     }
 
@@ -89,15 +114,69 @@ impl Chat {
             }
             changed.push(format!("{key}={on}"));
         }
+        if let Some(ice) = &request.ice {
+            self.change_ice(ice).await?;
+            changed.push(format!("ice.provider={}", self.ice_view().provider));
+        }
         if !changed.is_empty() {
             self.audit(principal, "settings.update", None, None, Some(changed.join(", "))).await?;
         }
         self.settings(principal).await
     }
 
+    /// The ICE settings as admins read them.
+    fn ice_view(&self) -> IceView {
+        let ice = self.ice_settings.read().unwrap_or_else(|p| p.into_inner()).clone();
+        IceView {
+            provider: ice.provider.unwrap_or_default(),
+            urls: ice.urls.unwrap_or_default(),
+            stun_urls: ice.stun_urls.unwrap_or_default(),
+            secret_set: ice.secret.is_some_and(|s| !s.is_empty()),
+            metered_api_url: ice.metered_api_url.unwrap_or_default(),
+            metered_api_key_set: ice.metered_api_key.is_some_and(|k| !k.is_empty()),
+        }
+    }
+
+    /// Builds the provider `change` describes over the settings in effect, switches to it and
+    /// stores it; refused when the configuration sets any of it or the settings are incomplete.
+    async fn change_ice(&self, change: &IceSettings) -> Result<()> {
+        if ICE_KEYS.iter().any(|key| self.locked.contains_key(*key)) {
+            return Err(Error::Refused {
+                code: ErrorCode::SettingLocked,
+                message: "The server's configuration sets the TURN provider; change it there and restart.",
+            });
+        }
+        let Some(factory) = &self.ice_factory else {
+            return Err(Error::Forbidden("This server cannot change its TURN provider at run time."));
+        };
+        let current = self.ice_settings.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let next = merged(&current, change);
+        let (provider, stun_urls) = factory(&next).map_err(|why| {
+            Error::Invalid(crate::domain::text::Invalid { code: ErrorCode::InvalidBody, field: "ice", message: why.to_owned() })
+        })?;
+        let stored = serde_json::to_string(&next).expect("strings and lists serialise");
+        self.store.put_setting(ICE, &stored).await?;
+        self.replace_ice(provider, stun_urls);
+        *self.ice_settings.write().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(())
+    }
+
     /// Applies the run-time voice switches stored in the database, except those the
     /// configuration sets.
     pub async fn load_runtime_settings(&self) -> Result<()> {
+        if let (Some(factory), Some(saved)) = (&self.ice_factory, self.store.get_setting(ICE).await?)
+            && !ICE_KEYS.iter().any(|key| self.locked.contains_key(*key))
+        {
+            let saved: IceSettings = serde_json::from_str(&saved).unwrap_or_default();
+            let next = merged(&self.ice_settings.read().unwrap_or_else(|p| p.into_inner()).clone(), &saved);
+            match factory(&next) {
+                Ok((provider, stun_urls)) => {
+                    self.replace_ice(provider, stun_urls);
+                    *self.ice_settings.write().unwrap_or_else(|p| p.into_inner()) = next;
+                }
+                Err(why) => tracing::warn!(why, "the saved TURN settings no longer work; using the configuration's"),
+            }
+        }
         for key in [VOICE_ENABLED, FORCE_RELAY] {
             if self.locked.contains_key(key) {
                 continue;

@@ -262,6 +262,11 @@ impl Chat {
         Ok(true)
     }
 
+    /// Hands out ICE servers from `provider` from now on.
+    pub(super) fn replace_ice(&self, provider: Box<dyn crate::voice::IceProvider>, stun_urls: Vec<String>) {
+        self.voice.ice.replace(provider, stun_urls);
+    }
+
     /// Whether voice channels can be joined now.
     pub fn voice_enabled(&self) -> bool {
         self.voice.enabled.load(Ordering::Relaxed)

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -293,23 +294,29 @@ impl IceProvider for Metered {
 
 /// The configured provider plus the STUN-only fallback used when it fails.
 pub struct IceServersSource {
-    provider: Box<dyn IceProvider>,
-    fallback: StunOnly,
+    /// The provider and the fallback, replaced whole when an admin changes the settings.
+    current: std::sync::RwLock<(Arc<dyn IceProvider>, Arc<StunOnly>)>,
 }
 
 impl IceServersSource {
     /// `provider`, falling back to STUN from `stun_urls`.
     pub fn new(provider: Box<dyn IceProvider>, stun_urls: Vec<String>) -> IceServersSource {
-        IceServersSource { provider, fallback: StunOnly::new(stun_urls) }
+        IceServersSource { current: std::sync::RwLock::new((Arc::from(provider), Arc::new(StunOnly::new(stun_urls)))) }
+    }
+
+    /// Hands out `provider`'s servers from now on (an admin changed the settings).
+    pub fn replace(&self, provider: Box<dyn IceProvider>, stun_urls: Vec<String>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (Arc::from(provider), Arc::new(StunOnly::new(stun_urls)));
     }
 
     /// Servers for `user_id`, and whether this is the degraded STUN-only fallback.
     pub async fn get(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> (IceList, bool) {
-        match self.provider.ice_servers(user_id, now_secs, host).await {
+        let (provider, fallback) = self.current.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match provider.ice_servers(user_id, now_secs, host).await {
             Ok(list) => (list, false),
             Err(err) => {
-                tracing::warn!(provider = self.provider.name(), error = %err, "TURN provider failed; offering STUN only");
-                (self.fallback.list(), true)
+                tracing::warn!(provider = provider.name(), error = %err, "TURN provider failed; offering STUN only");
+                (fallback.list(), true)
             }
         }
     }

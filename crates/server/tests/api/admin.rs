@@ -350,3 +350,41 @@ async fn a_setting_the_configuration_sets_is_read_only_and_says_where() {
     let (_, settings) = app.call(Method::GET, "/settings", Some(&amy.token), None).await;
     assert_eq!(settings["force_relay"], true);
 }
+
+#[tokio::test]
+async fn the_turn_provider_changes_at_run_time_and_its_secret_is_never_shown() {
+    let app = TestApp::spawn_with(|c| c.turn.provider = cromulent::config::TurnProvider::None).await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    let (_, before) = app.call(Method::GET, "/voice/ice-servers", Some(&ben.token), None).await;
+    assert!(before["ice_servers"].as_array().unwrap().iter().all(|s| s["username"].is_null()), "STUN only: {before}");
+
+    let (status, incomplete) =
+        app.call(Method::PATCH, "/settings", Some(&amy.token), Some(json!({"ice": {"provider": "coturn"}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{incomplete}");
+    let coturn = json!({"ice": {"provider": "coturn", "secret": "shh", "urls": ["turn:turn.chat.test:3478?transport=udp"]}});
+    let (status, settings) = app.call(Method::PATCH, "/settings", Some(&amy.token), Some(coturn)).await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["ice"]["provider"], "coturn");
+    assert_eq!(settings["ice"]["secret_set"], true);
+    assert!(!settings.to_string().contains("shh"), "the secret is never shown: {settings}");
+    let (_, after) = app.call(Method::GET, "/voice/ice-servers", Some(&ben.token), None).await;
+    let turn = after["ice_servers"].as_array().unwrap().iter().find(|s| !s["username"].is_null()).expect("a TURN entry");
+    assert_eq!(turn["urls"], json!(["turn:turn.chat.test:3478?transport=udp"]));
+    // Only the URL changes; the secret stays.
+    let urls = json!({"ice": {"urls": ["turn:other.chat.test:3478?transport=tcp"]}});
+    let (_, settings) = app.call(Method::PATCH, "/settings", Some(&amy.token), Some(urls)).await;
+    assert_eq!(
+        (settings["ice"]["secret_set"].as_bool(), settings["ice"]["urls"][0].as_str()),
+        (Some(true), Some("turn:other.chat.test:3478?transport=tcp"))
+    );
+
+    let app = app.restart().await;
+    let (_, kept) = app.call(Method::GET, "/voice/ice-servers", Some(&ben.token), None).await;
+    let turn =
+        kept["ice_servers"].as_array().unwrap().iter().find(|s| !s["username"].is_null()).expect("still coturn after a restart");
+    assert_eq!(turn["urls"], json!(["turn:other.chat.test:3478?transport=tcp"]));
+    let (_, audit) = app.call(Method::GET, "/admin/audit", Some(&amy.token), None).await;
+    assert_eq!(audit[0]["detail"], "ice.provider=coturn");
+    assert!(!audit.to_string().contains("shh"));
+}

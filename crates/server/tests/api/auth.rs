@@ -165,9 +165,8 @@ async fn admins_close_registration_at_run_time() {
         app.call(Method::PATCH, "/settings", Some(&admin.token), Some(json!({"registration_open": false}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        settings,
-        json!({"registration": "closed", "registration_open": false, "members_can_invite": false,
-               "voice_enabled": true, "force_relay": false, "locked": {}})
+        (settings["registration"].as_str(), settings["registration_open"].as_bool(), settings["locked"].clone()),
+        (Some("closed"), Some(false), json!({}))
     );
     let (status, body) =
         app.call(Method::POST, "/auth/register", None, Some(json!({"username": "late", "password": "password1"}))).await;
