@@ -2,11 +2,12 @@
 // while a stranger without a code is refused; a ban that shows the member the "disabled" screen
 // at once and removes their last hour of messages; a timeout that closes the member's composer
 // until it is removed; and a member who finds nothing admin, by button, address or history,
-// but sees an admin's channel rules (admins-only posting, slow mode) live.
+// but sees an admin's channel rules (admins-only posting, slow mode) live; and the Voice & relay
+// tab, whose Save & Test refuses to save a coturn nobody runs.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, messages, register, say, Server, withScreenshots } from './harness.mjs';
+import { freeUdpPort, launchBrowser, messages, register, say, Server, withScreenshots } from './harness.mjs';
 
 let browser;
 
@@ -240,6 +241,68 @@ test('a member finds nothing admin but sees the channel rules an admin sets, liv
       await amy.getByRole('button', { name: 'Close settings' }).click();
       await messages(amy, 'first post').waitFor();
       await close();
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('Voice & relay: the built-in relay tests fine, a coturn nobody runs fails its test and is not saved', async () => {
+  const server = await Server.start();
+  try {
+    await withScreenshots('admin-voice-relay', async (pages) => {
+      const amy = await newPage(pages, 'amy');
+      await register(amy, server.url, 'amy');
+      await openSettings(amy, 'Voice & relay');
+      await amy.waitForURL(/\/settings\/voice$/);
+      const form = amy.getByRole('form', { name: 'TURN provider' });
+      const provider = form.getByLabel('Provider');
+      assert.equal(await provider.inputValue(), 'builtin', 'the server runs the built-in relay');
+      assert.equal(await amy.getByLabel('Voice channels').isChecked(), true);
+      assert.equal(await amy.getByLabel("Force relay (hide everyone's IP address)").isChecked(), false);
+      const patches = [];
+      amy.on('request', (r) => r.method() === 'PATCH' && r.url().endsWith('/api/v1/settings') && patches.push(r.postData()));
+
+      // Test only: every server the built-in relay hands out answers.
+      const tested = amy.waitForResponse((r) => r.url().endsWith('/api/v1/admin/ice/test'));
+      await form.getByRole('button', { name: 'Test', exact: true }).click();
+      const report = await (await tested).json();
+      assert.equal(report.ok, true, JSON.stringify(report));
+      await form.getByText('Every check passed.').waitFor();
+      const checks = form.getByRole('list', { name: 'Checks' }).getByRole('listitem');
+      assert.ok((await checks.count()) > 0, 'the checks are listed');
+      assert.equal(await checks.count(), report.checks.length);
+      for (const check of report.checks) {
+        await form.getByRole('listitem', { name: check.name, exact: true }).getByText('ok', { exact: true }).waitFor();
+      }
+
+      // A coturn on a loopback UDP port nobody listens on: the test names the failure and nothing is saved.
+      const port = await freeUdpPort();
+      const url = `turn:127.0.0.1:${port}?transport=udp`;
+      await provider.selectOption({ label: 'coturn' });
+      await form.getByLabel('TURN URLs (one per line)').fill(`  ${url}  \n`);
+      await form.getByLabel('Shared secret').fill('not-the-secret');
+      const failed = amy.waitForResponse((r) => r.url().endsWith('/api/v1/admin/ice/test'), { timeout: 30_000 });
+      await form.getByRole('button', { name: 'Save & Test' }).click();
+      const failure = await (await failed).json();
+      assert.equal(failure.ok, false, JSON.stringify(failure));
+      const turnCheck = failure.checks.find((check) => check.name === url);
+      assert.ok(turnCheck && !turnCheck.ok && turnCheck.hint, `the TURN URL is a failed check with a hint: ${JSON.stringify(failure)}`);
+      await form.getByText('Some checks failed.').waitFor();
+      const row = form.getByRole('listitem', { name: url, exact: true });
+      await row.getByText('failed', { exact: true }).waitFor();
+      await row.getByText(turnCheck.hint, { exact: true }).waitFor();
+      assert.match(turnCheck.hint, new RegExp(`Port unreachable or blocked.*127\\.0\\.0\\.1:${port}`));
+      await form.getByRole('button', { name: 'Save anyway' }).waitFor();
+      await form.getByText('Not saved: fix what failed, or save anyway.').waitFor();
+
+      assert.deepEqual(patches, [], 'Save & Test saved nothing');
+      const settings = await (await amy.request.get(`${server.url}/api/v1/settings`)).json();
+      assert.equal(settings.ice.provider, 'builtin', 'the settings still say built-in');
+      assert.equal(settings.ice.secret_set, false);
+      await amy.reload();
+      assert.equal(await amy.getByRole('form', { name: 'TURN provider' }).getByLabel('Provider').inputValue(), 'builtin', 'and so does the tab after a reload');
+      await amy.context().close();
     });
   } finally {
     await server.stop();

@@ -5,7 +5,7 @@
 import type { Id } from './api/protocol';
 
 /** The tabs of the server settings, in the order they are shown. */
-export const SETTINGS_TABS = ['people', 'invites', 'channels', 'audit'] as const;
+export const SETTINGS_TABS = ['people', 'invites', 'channels', 'audit', 'voice'] as const;
 export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
 export type Route =

@@ -8,6 +8,7 @@ describe('parseRoute', () => {
   it('reads channels, settings tabs and invite links', () => {
     expect(parseRoute('/channels/7531164806213009408')).toEqual({ page: 'chat', channelId: '7531164806213009408' });
     expect(parseRoute('/settings/audit')).toEqual({ page: 'settings', tab: 'audit' });
+    expect(parseRoute('/settings/voice')).toEqual({ page: 'settings', tab: 'voice' });
     expect(parseRoute('/settings')).toEqual({ page: 'settings', tab: 'people' });
     expect(parseRoute('/settings/nonsense')).toEqual({ page: 'settings', tab: 'people' });
     expect(parseRoute('/invite/Ab3_x-9QzK1m')).toEqual({ page: 'invite', code: 'Ab3_x-9QzK1m' });

@@ -200,3 +200,59 @@ export function compareIds(a: Id, b: Id): number {
   if (a.length !== b.length) return a.length - b.length;
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Where calls get their STUN/TURN servers (`turn.provider`): the relay built into the server, an
+ * external coturn, Metered's managed TURN, or STUN servers only. */
+export type IceProvider = 'builtin' | 'coturn' | 'metered' | 'none';
+
+/** The ICE settings in `GET /settings`; secrets are write-only, shown only as set or not. */
+export interface IceSettingsView {
+  provider: string;
+  urls: string[];
+  stun_urls: string[];
+  secret_set: boolean;
+  metered_api_url: string;
+  metered_api_key_set: boolean;
+}
+
+/** A change to the ICE settings (`PATCH /settings {ice}`) or a trial (`POST /admin/ice/test`);
+ * fields left out keep what is in effect. */
+export interface IceSettingsChange {
+  provider?: string;
+  urls?: string[];
+  stun_urls?: string[];
+  secret?: string;
+  metered_api_url?: string;
+  metered_api_key?: string;
+}
+
+/** `GET /settings` with the voice switches: `locked` names the settings the server's
+ * configuration sets (key → where, e.g. "environment variable CROMULENT_VOICE_FORCE_RELAY"). */
+export interface VoiceServerSettings extends ServerSettings {
+  voice_enabled: boolean;
+  force_relay: boolean;
+  locked: Record<string, string>;
+  ice: IceSettingsView;
+}
+
+/** `PATCH /settings` for the voice switches and the TURN provider. */
+export interface VoiceSettingsChange {
+  voice_enabled?: boolean;
+  force_relay?: boolean;
+  ice?: IceSettingsChange;
+}
+
+/** One step of `POST /admin/ice/test`: what was tried, whether it worked, and what to do if not. */
+export interface IceCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do about a failure; null (or absent) when there is nothing to say. */
+  hint?: string | null;
+}
+
+/** `POST /admin/ice/test`. */
+export interface IceTestResult {
+  ok: boolean;
+  checks: IceCheck[];
+}

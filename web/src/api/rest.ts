@@ -10,11 +10,15 @@ import type {
   ChannelChange,
   ChannelKind,
   ErrorBody,
+  IceSettingsChange,
+  IceTestResult,
   Id,
   Invite,
   Message,
   ServerSettings,
   User,
+  VoiceServerSettings,
+  VoiceSettingsChange,
 } from './protocol';
 
 /** A failed call: HTTP status plus the server's typed error. */
@@ -202,5 +206,20 @@ export class Api {
     const query = new URLSearchParams({ limit: String(limit) });
     if (before) query.set('before', before);
     return this.request('GET', `/admin/audit?${query}`);
+  }
+
+  /** The settings with the voice switches, the locked keys and the ICE settings. */
+  voiceSettings(): Promise<VoiceServerSettings> {
+    return this.request('GET', '/settings');
+  }
+
+  /** Turns voice or forced relay on or off, or changes the TURN provider (over what is in effect). */
+  updateVoiceSettings(change: VoiceSettingsChange): Promise<VoiceServerSettings> {
+    return this.request('PATCH', '/settings', change);
+  }
+
+  /** Tries ICE settings (over the running ones) as a browser would, without saving them. */
+  testIce(settings: IceSettingsChange): Promise<IceTestResult> {
+    return this.request('POST', '/admin/ice/test', settings);
   }
 }

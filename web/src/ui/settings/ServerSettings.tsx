@@ -1,5 +1,5 @@
 // The server settings, for admins: a full-screen page with tabs for people, invites and
-// registration, channels and the audit log. Its address is /settings/TAB; Close or Escape goes
+// registration, channels, the audit log, and voice and relay. Its address is /settings/TAB; Close or Escape goes
 // back to the open channel. The chat stays connected underneath.
 
 import { useEffect } from 'preact/hooks';
@@ -10,12 +10,14 @@ import { AuditTab } from './AuditTab';
 import { ChannelsTab } from './ChannelsTab';
 import { InvitesTab } from './InvitesTab';
 import { PeopleTab } from './PeopleTab';
+import { VoiceTab } from './VoiceTab';
 
 const TAB_LABELS: Record<SettingsTab, string> = {
   people: 'People',
   invites: 'Invites & registration',
   channels: 'Channels',
   audit: 'Audit log',
+  voice: 'Voice & relay',
 };
 
 function close(): void {
@@ -24,6 +26,7 @@ function close(): void {
 }
 
 export function ServerSettings(props: { tab: SettingsTab }) {
+  const current = props.tab;
   useEffect(() => {
     // Escape closes, unless a dialog inside took it first.
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && !e.defaultPrevented && !document.querySelector('.dialog') && close();
@@ -42,7 +45,7 @@ export function ServerSettings(props: { tab: SettingsTab }) {
               type="button"
               role="tab"
               id={`settings-tab-${tab}`}
-              aria-selected={tab === props.tab}
+              aria-selected={tab === current}
               aria-controls="settings-panel"
               onClick={() => navigate(settingsPath(tab))}
             >
@@ -53,16 +56,17 @@ export function ServerSettings(props: { tab: SettingsTab }) {
       </nav>
       <main class="settings-main">
         <header class="settings-header">
-          <h2>{TAB_LABELS[props.tab]}</h2>
+          <h2>{TAB_LABELS[current]}</h2>
           <button type="button" class="ghost" aria-label="Close settings" onClick={close}>
             Close <kbd>Esc</kbd>
           </button>
         </header>
-        <div id="settings-panel" role="tabpanel" aria-labelledby={`settings-tab-${props.tab}`}>
-          {props.tab === 'people' && <PeopleTab />}
-          {props.tab === 'invites' && <InvitesTab />}
-          {props.tab === 'channels' && <ChannelsTab />}
-          {props.tab === 'audit' && <AuditTab />}
+        <div id="settings-panel" role="tabpanel" aria-labelledby={`settings-tab-${current}`}>
+          {current === 'people' && <PeopleTab />}
+          {current === 'invites' && <InvitesTab />}
+          {current === 'channels' && <ChannelsTab />}
+          {current === 'audit' && <AuditTab />}
+          {current === 'voice' && <VoiceTab />}
         </div>
       </main>
     </div>
