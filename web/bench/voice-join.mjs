@@ -3,65 +3,26 @@
 // through Debian's coturn in one run; and how long after coturn comes back until a call is
 // connected again.
 // Run: node bench/voice-join.mjs (after `cargo build --release`; set CROMULENT_BIN to use it).
+// The same join over HTTPS, through `turns:` on the HTTPS port against UDP: voice-join-https.mjs.
 
 import { randomBytes } from 'node:crypto';
 import { Coturn, launchBrowser, register, Server, watchPeerConnections } from '../e2e/harness.mjs';
+import { connectedBar as connected, joinButton, percentile, seatPair, timeJoin, unseatPair } from './joins.mjs';
 
 const JOINS = 10;
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))];
-}
 
 const coturn = await Coturn.start(randomBytes(16).toString('hex'));
 const builtin = await Server.start({ CROMULENT_TURN_PROVIDER: 'builtin', CROMULENT_VOICE_FORCE_RELAY: 'true' });
 const server = await Server.start(coturn.serverEnv());
 const browser = await launchBrowser();
-const join = (page) => page.getByRole('button', { name: 'Join voice channel Lounge' });
-const connected = (page) => page.getByRole('region', { name: 'Voice connection' }).getByRole('status').filter({ hasText: 'Voice connected' });
+const join = (page) => joinButton(page, 'Lounge');
 
 /** Milliseconds from a guest's click to its first received audio, `JOINS` times, sorted. */
 async function measureJoins(target) {
-  const pages = [];
-  for (const name of ['host', 'guest']) {
-    const context = await browser.newContext();
-    await watchPeerConnections(context);
-    const page = await context.newPage();
-    await register(page, target.url, name);
-    pages.push(page);
-  }
-  const [host, guest] = pages;
-  await join(host).click();
-  await connected(host).waitFor();
-
-  /** Polls the guest's peer connections until audio bytes arrive. */
-  const firstAudio = async () => {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const bytes = await guest.evaluate(async () => {
-        let total = 0;
-        for (const pc of window.__peerConnections.filter((p) => p.connectionState !== 'closed')) {
-          (await pc.getStats()).forEach((s) => s.type === 'inbound-rtp' && (total += s.bytesReceived ?? 0));
-        }
-        return total;
-      });
-      if (bytes > 0) return;
-      await new Promise((done) => setTimeout(done, 10));
-    }
-    throw new Error('no audio within 20 s');
-  };
-
+  const pair = await seatPair(browser, target.url);
   const joins = [];
-  for (let n = 0; n < JOINS; n++) {
-    const started = performance.now();
-    await join(guest).click();
-    await firstAudio();
-    joins.push(performance.now() - started);
-    await guest.getByRole('button', { name: 'Leave voice' }).click();
-    await host.locator('.participant', { hasText: 'guest' }).waitFor({ state: 'detached' });
-  }
-  await host.getByRole('button', { name: 'Leave voice' }).click();
-  for (const page of pages) await page.context().close();
+  for (let n = 0; n < JOINS; n++) joins.push(await timeJoin(pair));
+  await unseatPair(pair);
   return joins.sort((a, b) => a - b);
 }
 

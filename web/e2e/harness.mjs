@@ -371,18 +371,23 @@ export async function silentVoiceParticipant(browser, server, username, channelN
 /** Records every RTCPeerConnection a page creates, so tests can read their statistics. With
  * `onlyUrls` (a URL prefix such as 'turns:'), the connections get only the ICE server URLs that
  * start with it, as if the network let nothing else through; `window.__iceUrls` keeps the last
- * full list the client passed in. */
-export async function watchPeerConnections(context, { onlyUrls = null } = {}) {
-  await context.addInitScript((onlyUrls) => {
+ * full list the client passed in. With `udpHost` (an IP address), the STUN and TURN-over-UDP
+ * URLs name that address instead of their host, before `onlyUrls` is applied: Chromium looks
+ * up the host of those URLs without the `mapHost` rules, so a mapped name fails there (TURN
+ * over TCP and TLS follow the rules). */
+export async function watchPeerConnections(context, { onlyUrls = null, udpHost = null } = {}) {
+  await context.addInitScript(({ onlyUrls, udpHost }) => {
     const Original = window.RTCPeerConnection;
     window.__peerConnections = [];
     window.__iceUrls = null;
+    const overUdp = (url) => url.startsWith('stun:') || (url.startsWith('turn:') && !/[?&]transport=tcp/.test(url));
+    const address = (url) => (udpHost !== null && overUdp(url) ? url.replace(/^(stun|turn):(\[[^\]]*\]|[^:?]+)/, `$1:${udpHost}`) : url);
     const filter = (config) => {
       if (!config?.iceServers) return config;
       window.__iceUrls = config.iceServers.flatMap((server) => [server.urls].flat());
-      if (onlyUrls === null) return config;
+      if (onlyUrls === null && udpHost === null) return config;
       const iceServers = config.iceServers
-        .map((server) => ({ ...server, urls: [server.urls].flat().filter((url) => url.startsWith(onlyUrls)) }))
+        .map((server) => ({ ...server, urls: [server.urls].flat().map(address).filter((url) => onlyUrls === null || url.startsWith(onlyUrls)) }))
         .filter((server) => server.urls.length > 0);
       return { ...config, iceServers };
     };
@@ -396,7 +401,7 @@ export async function watchPeerConnections(context, { onlyUrls = null } = {}) {
       return pc;
     };
     window.RTCPeerConnection.prototype = Original.prototype;
-  }, onlyUrls);
+  }, { onlyUrls, udpHost });
 }
 
 /** For each open peer connection of a page: selected pair types, how our side reaches the
