@@ -99,8 +99,8 @@ test('two people on HTTPS talk relay-only through TURN over TLS on the HTTPS por
         await waitForBar(amy, 'Voice connected — Lounge');
         await joinButton(bob, 'Lounge').click();
         for (const page of [amy, bob]) await waitForBar(page, 'Voice connected — Lounge');
-        // The bar reads connected from the real connection states, but also for a moment while
-        // a join is still on its way; the statistics are what prove the call.
+        // The bar reads connected from the real connection states, but amy's also reads it alone
+        // in the channel, until bob's offer reaches her; the statistics are what prove the call.
         for (const page of [amy, bob]) await assertTalkingOverTurns(page);
         for (const page of [amy, bob]) await waitForBar(page, 'Voice connected — Lounge', 100);
         await bar(amy).getByText('via relay').waitFor();

@@ -68,6 +68,25 @@ async function assertRelayedAudio(page, peers) {
   assert.fail('the set of peer connections never settled');
 }
 
+/** Records on `page` each phase its voice bar goes through (the section's data-phase, 'idle'
+ * while there is none), with the states of the page's open peer connections at that moment,
+ * in `window.__phases`. */
+async function recordPhases(page) {
+  await page.evaluate(() => {
+    const log = (window.__phases = []);
+    const record = () => {
+      const phase = document.querySelector('.voice-bar')?.dataset.phase ?? 'idle';
+      if (log.at(-1)?.phase === phase) return;
+      const peers = window.__peerConnections.filter((pc) => pc.connectionState !== 'closed').map((pc) => pc.connectionState);
+      log.push({ phase, peers });
+    };
+    record();
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase'] });
+  });
+}
+
+const phases = (page) => page.evaluate(() => window.__phases);
+
 /** The built-in relay, relay-only; loopback peers stay refused, so relayed calls rely on the
  * relay reaching its own relayed addresses. */
 const builtinRelay = { CROMULENT_TURN_PROVIDER: 'builtin', CROMULENT_VOICE_FORCE_RELAY: 'true' };
@@ -75,13 +94,14 @@ const builtinRelay = { CROMULENT_TURN_PROVIDER: 'builtin', CROMULENT_VOICE_FORCE
 for (const [relay, env] of [
   ['the built-in relay', () => builtinRelay],
   ['coturn', () => coturn.serverEnv()],
-]) test(`three people talk through ${relay} and every voice bar shows connected`, async () => {
+]) test(`three people talk through ${relay} and every voice bar shows connected, only once it is`, async () => {
   const server = await Server.start(env());
   try {
     await withScreenshots(`voice-three-${relay.replaceAll(' ', '-')}`, async (pages) => {
       const amy = await person(server, 'amy', pages);
       const bob = await person(server, 'bob', pages);
       const carol = await person(server, 'carol', pages);
+      for (const page of [amy, bob]) await recordPhases(page);
 
       await joinButton(amy, 'Lounge').click();
       await waitForBar(amy, 'Voice connected — Lounge');
@@ -91,6 +111,15 @@ for (const [relay, env] of [
       await assertRelayedAudio(amy, 1);
       await assertRelayedAudio(bob, 1);
       await bar(amy).getByText('via relay').waitFor();
+      // While a join is under way the bar says connecting: amy, alone, is connected only once
+      // the server accepted her join; bob only once his connection to amy is up.
+      const amys = await phases(amy);
+      assert.deepEqual(amys.slice(0, 3), [{ phase: 'idle', peers: [] }, { phase: 'connecting', peers: [] }, { phase: 'connected', peers: [] }]);
+      const bobs = await phases(bob);
+      assert.deepEqual(bobs.slice(0, 2).map((p) => p.phase), ['idle', 'connecting']);
+      const bobConnected = bobs.filter((p) => p.phase === 'connected');
+      assert.ok(bobConnected.length > 0, "bob's bar went connected");
+      for (const { peers } of bobConnected) assert.deepEqual(peers, ['connected'], "bob's bar is connected only with his connection to amy up");
 
       await joinButton(carol, 'Lounge').click();
       for (const page of [amy, bob, carol]) await waitForBar(page, 'Voice connected — Lounge');

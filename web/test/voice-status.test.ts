@@ -1,4 +1,4 @@
-// The voice bar's rules: whether a page can use voice at all (HTTPS), phases from real peer states, when a connection gets an ICE restart,
+// The voice bar's rules: whether a page can use voice at all (HTTPS), phases from the join's progress and real peer states, when a connection gets an ICE restart,
 // when a peer that never answers counts as unreachable, the transmit gate, push-to-talk keys, the speaking detector's hysteresis and who is shown as
 // speaking.
 
@@ -27,28 +27,40 @@ const peer = (connectionState: RTCPeerConnectionState, extra: Partial<PeerView> 
 
 describe('voicePhase', () => {
   it('is connected alone, and only when every peer is connected', () => {
-    expect(voicePhase(true, true, [], null)).toBe('connected');
-    expect(voicePhase(true, true, [peer('connected'), peer('connected')], null)).toBe('connected');
-    expect(voicePhase(true, true, [peer('connected'), peer('connecting')], null)).toBe('connecting');
-    expect(voicePhase(true, true, [peer('new')], null)).toBe('connecting');
+    expect(voicePhase('joined', true, [], null)).toBe('connected');
+    expect(voicePhase('joined', true, [peer('connected'), peer('connected')], null)).toBe('connected');
+    expect(voicePhase('joined', true, [peer('connected'), peer('connecting')], null)).toBe('connecting');
+    expect(voicePhase('joined', true, [peer('new')], null)).toBe('connecting');
+  });
+
+  it('says connecting while the join is under way, though nobody else is there yet', () => {
+    // Microphone opening or voice_join not yet answered: no peers, and not connected either.
+    expect(voicePhase('joining', true, [], null)).toBe('connecting');
+    expect(phaseLabel(voicePhase('joining', true, [], null), 'Lounge', null)).toBe('Connecting…');
+    // Not reconnecting either while the gateway is down: nothing was connected yet.
+    expect(voicePhase('joining', false, [], null)).toBe('connecting');
+    // A refused join still shows its reason.
+    expect(voicePhase('joining', true, [], { reason: 'You are in this channel in another tab' })).toBe('disconnected');
+    // Once the join completed, alone in the channel is connected.
+    expect(phaseLabel(voicePhase('joined', true, [], null), 'Lounge', null)).toBe('Voice connected — Lounge');
   });
 
   it('says reconnecting as soon as a peer disconnects or fails', () => {
-    expect(voicePhase(true, true, [peer('connected'), peer('disconnected')], null)).toBe('reconnecting');
-    expect(voicePhase(true, true, [peer('connected'), peer('failed')], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('connected'), peer('disconnected')], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('connected'), peer('failed')], null)).toBe('reconnecting');
   });
 
   it('stays reconnecting through an ICE restart until the peer connects again', () => {
-    expect(voicePhase(true, true, [peer('connecting', { restarting: true })], null)).toBe('reconnecting');
-    expect(voicePhase(true, true, [peer('disconnected', { restarting: true })], null)).toBe('reconnecting');
-    expect(voicePhase(true, true, [peer('connected', { restarting: true })], null)).toBe('connected');
+    expect(voicePhase('joined', true, [peer('connecting', { restarting: true })], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('disconnected', { restarting: true })], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('connected', { restarting: true })], null)).toBe('connected');
   });
 
   it('is reconnecting while the gateway is down, and disconnected with a reason or a refused relay', () => {
-    expect(voicePhase(true, false, [peer('connected')], null)).toBe('reconnecting');
-    expect(voicePhase(true, true, [peer('new', { relayRefused: true })], null)).toBe('disconnected');
-    expect(voicePhase(false, true, [], { reason: 'another tab' })).toBe('disconnected');
-    expect(voicePhase(false, true, [], null)).toBe('idle');
+    expect(voicePhase('joined', false, [peer('connected')], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('new', { relayRefused: true })], null)).toBe('disconnected');
+    expect(voicePhase('out', true, [], { reason: 'another tab' })).toBe('disconnected');
+    expect(voicePhase('out', true, [], null)).toBe('idle');
   });
 
   it('labels each phase', () => {
@@ -162,23 +174,23 @@ describe('voicePhase with an unreachable peer', () => {
   const silent = peer('new', { unreachable: true });
 
   it('is connected when the others are, and at least one is', () => {
-    expect(voicePhase(true, true, [peer('connected'), silent], null)).toBe('connected');
-    expect(voicePhase(true, true, [peer('connected'), peer('connected'), silent, peer('connecting', { unreachable: true })], null)).toBe('connected');
+    expect(voicePhase('joined', true, [peer('connected'), silent], null)).toBe('connected');
+    expect(voicePhase('joined', true, [peer('connected'), peer('connected'), silent, peer('connecting', { unreachable: true })], null)).toBe('connected');
     // Whatever state the unreachable peer's own restarts leave it in.
-    expect(voicePhase(true, true, [peer('connected'), peer('failed', { unreachable: true, restarting: true })], null)).toBe('connected');
+    expect(voicePhase('joined', true, [peer('connected'), peer('failed', { unreachable: true, restarting: true })], null)).toBe('connected');
   });
 
   it('is connecting while nobody is connected yet', () => {
-    expect(voicePhase(true, true, [silent], null)).toBe('connecting');
-    expect(voicePhase(true, true, [silent, peer('connecting', { unreachable: true })], null)).toBe('connecting');
-    expect(voicePhase(true, true, [peer('connecting'), silent], null)).toBe('connecting');
+    expect(voicePhase('joined', true, [silent], null)).toBe('connecting');
+    expect(voicePhase('joined', true, [silent, peer('connecting', { unreachable: true })], null)).toBe('connecting');
+    expect(voicePhase('joined', true, [peer('connecting'), silent], null)).toBe('connecting');
   });
 
   it('still reconnects, refuses and waits for the gateway as without one', () => {
-    expect(voicePhase(true, true, [peer('disconnected'), silent], null)).toBe('reconnecting');
-    expect(voicePhase(true, true, [peer('connecting', { restarting: true }), silent], null)).toBe('reconnecting');
-    expect(voicePhase(true, false, [peer('connected'), silent], null)).toBe('reconnecting');
-    expect(voicePhase(true, true, [peer('new', { relayRefused: true }), silent], null)).toBe('disconnected');
+    expect(voicePhase('joined', true, [peer('disconnected'), silent], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('connecting', { restarting: true }), silent], null)).toBe('reconnecting');
+    expect(voicePhase('joined', false, [peer('connected'), silent], null)).toBe('reconnecting');
+    expect(voicePhase('joined', true, [peer('new', { relayRefused: true }), silent], null)).toBe('disconnected');
   });
 
   it('turns a bar stuck on Connecting… green after the timeout, naming who cannot be reached', () => {
@@ -188,7 +200,7 @@ describe('voicePhase with an unreachable peer', () => {
     const bar = (now: number) => {
       const views = [bob, carol].map((p) => ({ connectionState: p.connectionState, unreachable: isUnreachable(p, now), name: p.name }));
       const note = unreachableNote(views.filter((v) => v.unreachable).map((v) => v.name));
-      return [phaseLabel(voicePhase(true, true, views, null), 'Lounge', null), note];
+      return [phaseLabel(voicePhase('joined', true, views, null), 'Lounge', null), note];
     };
     expect(bar(2_000)).toEqual(['Connecting…', '']);
     expect(bar(NEGOTIATION_TIMEOUT_MS)).toEqual(['Connecting…', '']);
@@ -277,7 +289,7 @@ describe('voiceBlocker', () => {
     const insecure = voiceBlocker({ secureContext: false, mediaDevices: false, peerConnection: true });
     expect(insecure?.blocked).toBe(true);
     expect(insecure?.reason).toMatch(/^Voice needs HTTPS/);
-    expect(voicePhase(false, true, [], insecure)).toBe('disconnected');
+    expect(voicePhase('out', true, [], insecure)).toBe('disconnected');
     expect(phaseLabel('disconnected', '', insecure)).toBe("Voice needs HTTPS — the server's admin can turn it on with `tls.acme_domains`");
   });
 

@@ -56,7 +56,8 @@ export class VoiceEngine {
   private speaking = new SpeakingDetector();
   private pttHeld = false;
   private gatewayUp = true;
-  /** Set once the server confirmed the join; signals before that belong to an older session. */
+  /** Set once the microphone is open and the server confirmed the join; signals before that
+   * belong to an older session, and the bar says connecting until then. */
   private joined = false;
   private prefs = loadPrefs();
   private view: VoiceView = {
@@ -104,7 +105,8 @@ export class VoiceEngine {
     const next = { ...this.view, ...patch };
     const refused = views.some((v) => v.relayRefused);
     const disconnection = next.disconnection ?? (refused ? { reason: 'the relay refused our credentials (401)' } : null);
-    const phase = voicePhase(next.channelId !== null, this.gatewayUp, views, disconnection);
+    const membership = next.channelId === null ? 'out' : this.joined ? 'joined' : 'joining';
+    const phase = voicePhase(membership, this.gatewayUp, views, disconnection);
     const first = peers.find((p) => p.quality.path !== null);
     this.view = {
       ...next,
@@ -132,7 +134,8 @@ export class VoiceEngine {
     }
     this.microphone.wake();
     if (this.view.channelId) await this.leave(false);
-    this.emit({ channelId: channelId, disconnection: null, phase: 'connecting' });
+    // Connecting until the microphone is open and the server has accepted the join.
+    this.emit({ channelId: channelId, disconnection: null });
     try {
       this.microphone.stream = await openMicrophone(this.prefs.inputId);
     } catch {

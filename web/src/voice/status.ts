@@ -53,13 +53,20 @@ export function voiceBlocker(page: VoiceSupport): Disconnection | null {
 /** How long a peer may stay `disconnected` (it often recovers by itself) before an ICE restart. */
 export const DISCONNECTED_GRACE_MS = 3_000;
 
-/** Combines peer connections into one phase. Alone in a channel counts as connected.
- * Unreachable peers do not hold the others back: with one of them the bar is connected as soon
- * as every other peer is, and at least one is (the bar names them beside it, see
- * `unreachableNote`); connecting while nobody is connected. */
-export function voicePhase(joined: boolean, gatewayUp: boolean, peers: PeerView[], disconnection: Disconnection | null): VoicePhase {
+/** How far this page is into a voice channel: not in one, joining one (the microphone is
+ * opening or the server has not yet accepted voice_join), or joined (both done). */
+export type Membership = 'out' | 'joining' | 'joined';
+
+/** Combines peer connections into one phase. A join still under way is connecting, whatever
+ * the peers say (there are none yet); alone in a channel after the join completed counts as
+ * connected. Unreachable peers do not hold the others back: with one of them the bar is
+ * connected as soon as every other peer is, and at least one is (the bar names them beside it,
+ * see `unreachableNote`); connecting while nobody is connected. */
+export function voicePhase(membership: Membership, gatewayUp: boolean, peers: PeerView[], disconnection: Disconnection | null): VoicePhase {
   if (disconnection) return 'disconnected';
-  if (!joined) return 'idle';
+  if (membership === 'out') return 'idle';
+  // Nothing was connected yet, so nothing is being reconnected either.
+  if (membership === 'joining') return 'connecting';
   if (!gatewayUp) return 'reconnecting';
   if (peers.some((p) => p.relayRefused)) return 'disconnected';
   const reachable = peers.filter((p) => !p.unreachable);
