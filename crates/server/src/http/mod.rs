@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(axum::middleware::from_fn(limit_headers))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(axum::middleware::from_fn(host_from_authority))
         .with_state(state);
     if https { router.layer(axum::middleware::from_fn(secure_transport)) } else { router }
 }
@@ -215,6 +216,23 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// HTTP/2 (which browsers speak over HTTPS) carries the host as `:authority`, which hyper puts in
+/// the request URI, not as a `Host` header; everything that reads `Host` — the origin check of
+/// cookie requests, the host named in ICE URLs — gets it from there.
+async fn host_from_authority(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    fill_host(&mut request);
+    next.run(request).await
+}
+
+fn fill_host<B>(request: &mut axum::http::Request<B>) {
+    if request.headers().contains_key(header::HOST) {
+        return;
+    }
+    if let Some(value) = request.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+        request.headers_mut().insert(header::HOST, value);
+    }
+}
+
 /// Whether a browser request's `Origin` (if it sent one) is this server or an allowed origin.
 /// Requests without `Origin` come from non-browser clients, which cookies do not protect.
 pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
@@ -238,6 +256,23 @@ mod tests {
             map.append(*name, HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn an_http2_request_has_its_authority_as_host_so_its_origin_is_its_own() {
+        let mut request = axum::http::Request::builder()
+            .uri("https://chat.test:8443/api/v1/channels")
+            .header("origin", "https://chat.test:8443")
+            .body(())
+            .unwrap();
+        assert!(!origin_allowed(request.headers(), &[]), "without Host the origin cannot be checked");
+        fill_host(&mut request);
+        assert_eq!(request.headers()[header::HOST], "chat.test:8443");
+        assert!(origin_allowed(request.headers(), &[]));
+        // An HTTP/1.1 request keeps the Host it sent.
+        let mut plain = axum::http::Request::builder().uri("/x").header("host", "a:4000").body(()).unwrap();
+        fill_host(&mut plain);
+        assert_eq!(plain.headers()[header::HOST], "a:4000");
     }
 
     #[test]
