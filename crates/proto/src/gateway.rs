@@ -199,6 +199,18 @@ pub struct Ready {
     /// Who is in which visible voice channel.
     #[serde(default)]
     pub voice_states: Vec<crate::voice::VoiceStateUpdate>,
+    /// When an admin's timeout of the caller ends (unix ms); absent when none runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_until: Option<i64>,
+}
+
+/// `timeout_update`, to the timed-out user's own sessions: an admin timed them out until
+/// `until` (unix ms), or ended the timeout (`until` is `null`). Until then they may read but
+/// not post, type or speak.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimeoutUpdate {
+    /// The end of the timeout, or `None` when it was lifted.
+    pub until: Option<i64>,
 }
 
 /// `resumed`: every missed frame has been replayed.
@@ -301,6 +313,9 @@ pub mod close {
     pub const TOO_MANY_SESSIONS: u16 = 4012;
     /// An admin disabled the account. Do not reconnect.
     pub const ACCOUNT_DISABLED: u16 = 4013;
+    /// An admin promoted or demoted the account: what it may see changed, so its sessions
+    /// cannot be resumed. Reconnect at once and identify again for a fresh `ready`.
+    pub const ROLE_CHANGED: u16 = 4014;
     /// The client sent ops faster than the rate limit allows.
     pub const RATE_LIMITED: u16 = 4029;
 }

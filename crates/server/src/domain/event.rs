@@ -1,6 +1,6 @@
 //! Things that happened, as the gateway tells them to clients: an event name and its payload.
 
-use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TypingStart};
+use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TimeoutUpdate, TypingStart};
 use cromulent_proto::rest::{Channel, Message};
 use cromulent_proto::voice::{VoiceDisconnected, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
 use serde::Serialize;
@@ -32,6 +32,8 @@ pub enum Event {
     VoiceSessionReplaced(VoiceSessionReplaced),
     /// A moderator removed the user from voice.
     VoiceDisconnected(VoiceDisconnected),
+    /// An admin timed the user out, or lifted their timeout.
+    TimeoutUpdate(TimeoutUpdate),
 }
 
 impl Event {
@@ -50,6 +52,7 @@ impl Event {
             Event::VoiceSignal(_) => "voice_signal",
             Event::VoiceSessionReplaced(_) => "voice_session_replaced",
             Event::VoiceDisconnected(_) => "voice_disconnected",
+            Event::TimeoutUpdate(_) => "timeout_update",
         }
     }
 
@@ -69,6 +72,7 @@ impl Event {
             Event::VoiceSignal(v) => json(v),
             Event::VoiceSessionReplaced(v) => json(v),
             Event::VoiceDisconnected(v) => json(v),
+            Event::TimeoutUpdate(t) => json(t),
         }
     }
 }

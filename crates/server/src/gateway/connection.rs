@@ -201,6 +201,7 @@ impl Connection {
             voice_states: self.state.chat.voice_states(&channels),
             channels,
             online_user_ids: hub.online_user_ids(),
+            timeout_until: self.state.chat.timeout_until(principal.user_id),
         };
         let text = attachment.session.first_frame(&frame_head("ready", None, &json(&ready)));
         if self.socket.send(Message::Text(text)).await.is_err() {

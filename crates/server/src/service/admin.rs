@@ -4,10 +4,11 @@
 //! change lands in the audit log. No change may leave the server without an enabled admin.
 
 use cromulent_proto::admin::{AdminUser, AuditEntry, CreateUserRequest, TimeoutRequest, UpdateUserRequest};
-use cromulent_proto::gateway::{MessageDelete, close};
+use cromulent_proto::gateway::{MessageDelete, TimeoutUpdate, close};
 use cromulent_proto::{ErrorCode, Id};
 
 use super::{Chat, Error, Principal, Result, now_ms};
+use crate::domain::access::Audience;
 use crate::domain::event::Event;
 use crate::domain::text::{Email, Invalid, Password, Username};
 use crate::store::{AuditRow, UserRow};
@@ -55,6 +56,12 @@ impl Chat {
         let active = self.store.active_timeouts(now_ms()).await?;
         *self.timeouts.write().unwrap_or_else(|p| p.into_inner()) = active.into_iter().collect();
         Ok(())
+    }
+
+    /// When the timeout of `user_id` ends, while one runs.
+    pub fn timeout_until(&self, user_id: i64) -> Option<i64> {
+        let until = self.timeouts.read().unwrap_or_else(|p| p.into_inner()).get(&user_id).copied();
+        until.filter(|&until| until > now_ms())
     }
 
     /// `403 timed_out` while an admin's timeout of `user_id` runs.
@@ -115,6 +122,9 @@ impl Chat {
             }
         };
         if updated.admin() != before.admin() {
+            // Gateway sessions carry the rights they were opened with (which channels they
+            // see, which events reach them): end them so the clients identify afresh.
+            self.hub.end_user(id.0, close::ROLE_CHANGED);
             let action = if updated.admin() { "user.promote" } else { "user.demote" };
             self.audit(principal, action, Some(id.0), why.clone(), None).await?;
         }
@@ -147,6 +157,7 @@ impl Chat {
             return Err(Error::NotFound("User"));
         }
         self.timeouts.write().unwrap_or_else(|p| p.into_inner()).insert(id.0, request.until);
+        self.hub.publish(&Audience::User(id.0), &Event::TimeoutUpdate(TimeoutUpdate { until: Some(request.until) }));
         self.remove_from_voice(id.0, "timed_out").await?;
         self.audit(principal, "user.timeout", Some(id.0), why, Some(format!("until {}", request.until))).await?;
         self.store.get_user(id.0).await?.map(|u| u.to_admin()).ok_or(Error::NotFound("User"))
@@ -159,6 +170,7 @@ impl Chat {
             return Err(Error::NotFound("User"));
         }
         self.timeouts.write().unwrap_or_else(|p| p.into_inner()).remove(&id.0);
+        self.hub.publish(&Audience::User(id.0), &Event::TimeoutUpdate(TimeoutUpdate { until: None }));
         self.audit(principal, "user.timeout_clear", Some(id.0), None, None).await?;
         self.store.get_user(id.0).await?.map(|u| u.to_admin()).ok_or(Error::NotFound("User"))
     }

@@ -277,6 +277,8 @@ impl Chat {
         // Nobody waits longer than the longest slow mode.
         let horizon = now_ms() - 6 * 3_600_000;
         self.slowmode.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, at| *at > horizon);
+        let now = now_ms();
+        self.timeouts.write().unwrap_or_else(|p| p.into_inner()).retain(|_, until| *until > now);
         let forgotten = self.store.delete_audit_before(now_ms() - self.audit_retention_ms).await?;
         if forgotten > 0 {
             tracing::debug!(forgotten, "old audit log entries removed");

@@ -74,9 +74,15 @@ async fn admins_create_promote_and_demote_but_never_leave_the_server_without_an_
         .await;
     assert_eq!((status, taken["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("username_taken")));
 
+    let ben_user = TestUser { id: ben_id.to_owned(), token: ben_token.clone() };
+    let mut ben_gateway = app.gateway(&ben_user).await;
     let (status, promoted) =
         app.call(Method::PATCH, &format!("/admin/users/{ben_id}"), Some(&amy.token), Some(json!({"admin": true}))).await;
     assert_eq!((status, promoted["admin"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(ben_gateway.ended().await, Ended::Closed(4014), "a session opened as a member cannot go on as an admin");
+    let mut ben_gateway = app.raw_gateway(&[]).await;
+    ben_gateway.send(json!({"op": "identify", "d": {"token": ben_token}})).await;
+    assert_eq!(ben_gateway.next().await["d"]["user"]["admin"], true, "identifying again gives the new rights");
     // Ben demotes amy; then he is the last admin and can neither demote nor disable himself.
     let (status, _) =
         app.call(Method::PATCH, &format!("/admin/users/{}", amy.id), Some(&ben_token), Some(json!({"admin": false}))).await;
@@ -193,6 +199,8 @@ async fn a_timed_out_member_reads_but_cannot_post_type_or_speak_until_it_ends() 
         )
         .await;
     assert_eq!((status, timed_out["timeout_until"].as_i64()), (StatusCode::OK, Some(until)));
+    let told = next_of(&mut ben_gateway, "timeout_update").await;
+    assert_eq!(told["d"], json!({"until": until}), "the member's client hears of it at once");
     let moved = next_of(&mut ben_gateway, "voice_disconnected").await;
     assert_eq!(moved["d"], json!({"channel_id": lounge, "reason": "timed_out"}));
 
@@ -208,6 +216,7 @@ async fn a_timed_out_member_reads_but_cannot_post_type_or_speak_until_it_ends() 
     }
     let (status, cleared) = app.call(Method::DELETE, &format!("/admin/users/{}/timeout", ben.id), Some(&amy.token), None).await;
     assert_eq!((status, cleared["timeout_until"].clone()), (StatusCode::OK, Value::Null));
+    assert_eq!(next_of(&mut ben_gateway, "timeout_update").await["d"], json!({"until": null}));
     let (status, _) = app.call(Method::POST, &format!("/channels/{general}/messages"), Some(&ben.token), Some(post)).await;
     assert_eq!(status, StatusCode::CREATED);
 
@@ -221,6 +230,16 @@ async fn a_timed_out_member_reads_but_cannot_post_type_or_speak_until_it_ends() 
         .call(Method::POST, &format!("/channels/{general}/messages"), Some(&ben.token), Some(json!({"content": "now?"})))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut gateway = app.raw_gateway(&[]).await;
+    gateway.send(json!({"op": "identify", "d": {"token": ben.token}})).await;
+    let ready = gateway.next().await;
+    assert_eq!(ready["d"]["timeout_until"].as_i64(), Some(until), "a client that connects later learns of it: {ready}");
+    let amy_ready = {
+        let mut gateway = app.raw_gateway(&[]).await;
+        gateway.send(json!({"op": "identify", "d": {"token": amy.token}})).await;
+        gateway.next().await
+    };
+    assert!(amy_ready["d"].get("timeout_until").is_none(), "absent when none runs: {amy_ready}");
 }
 
 #[tokio::test]
