@@ -19,6 +19,7 @@ use crate::http::listener::Front;
 use crate::hub::{Hub, HubLimits};
 use crate::service::{self, Chat, Voice};
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 use crate::voice::ice::{Builtin, Coturn, Metered, RelayPorts, StunOnly};
 use crate::voice::{IceProvider, IceServersSource, RequestHost};
 
@@ -28,6 +29,9 @@ const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
 /// How long a Metered call may take, and how long its answer is reused.
 const METERED_TIMEOUT: Duration = Duration::from_secs(5);
 const METERED_CACHE: Duration = Duration::from_secs(300);
+
+/// How often recorded request durations are folded into their histograms.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// How often quiet rate-limit keys and expired sessions are cleaned up.
 const TIDY_EVERY: Duration = Duration::from_secs(600);
@@ -107,7 +111,9 @@ impl AppState {
         if let Some(relay) = &relay {
             voice = voice.with_relay(relay.server.clone(), config.turn.credential_ttl_secs);
         }
+        let metrics = if config.metrics.listen.is_some() { Metrics::prometheus() } else { Metrics::off() };
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice)
+            .with_metrics(metrics)
             .with_audit_retention(config.admin.audit_retention_days)
             .with_locked(config.locked.clone());
         let (turn, builtin) = (config.turn.clone(), builtin_ice.clone());
@@ -158,6 +164,8 @@ pub struct App {
     front: Front,
     /// `http.redirect_listen`, bound.
     redirect: Option<TcpListener>,
+    /// `metrics.listen`, bound.
+    metrics: Option<TcpListener>,
 }
 
 impl App {
@@ -179,8 +187,21 @@ impl App {
                 })?),
                 None => None,
             };
+        let metrics = match state.config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr} (metrics.listen): {e}")))?,
+            ),
+            None => None,
+        };
         stop_on_error.disarm();
-        Ok(App { state, listener, front: Front { tls, relay }, redirect })
+        Ok(App { state, listener, front: Front { tls, relay }, redirect, metrics })
+    }
+
+    /// Where `metrics.listen` is bound, when it is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Where `http.redirect_listen` is bound, when it is set.
@@ -211,8 +232,9 @@ impl App {
     /// Serves until the shutdown token is cancelled: stops accepting, closes gateway sockets with
     /// close code 1001, waits for requests in flight, then closes the database.
     pub async fn run(self) -> Result<(), AppError> {
-        let App { state, listener, front, redirect } = self;
+        let App { state, listener, front, redirect, metrics } = self;
         let shutdown = state.shutdown.clone();
+        let started = std::time::Instant::now();
         let tidy = tokio::spawn(tidy(state.chat.clone(), shutdown.clone()));
         let heap = tokio::spawn(crate::heap::give_back_freed_memory(shutdown.clone()));
         let addr = listener.local_addr()?;
@@ -223,11 +245,22 @@ impl App {
             let router = crate::http::redirect::router(addr.port());
             tokio::spawn(crate::http::listener::serve(redirect, router, Front::default(), shutdown.clone()))
         });
+        let metrics = metrics.map(|metrics| {
+            tracing::info!(addr = %metrics.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving /metrics");
+            let router = crate::http::metrics::router(state.clone(), started);
+            let upkeep = tokio::spawn(metrics_upkeep(state.chat.metrics().clone(), shutdown.clone()));
+            let serve = tokio::spawn(crate::http::listener::serve(metrics, router, Front::default(), shutdown.clone()));
+            (serve, upkeep)
+        });
         let router = crate::http::router(state.clone());
         crate::http::listener::serve(listener, router, front, shutdown.clone()).await;
         shutdown.cancel();
         if let Some(redirect) = redirect {
             let _ = redirect.await;
+        }
+        if let Some((serve, upkeep)) = metrics {
+            let _ = serve.await;
+            let _ = upkeep.await;
         }
         let _ = tidy.await;
         let _ = heap.await;
@@ -326,6 +359,18 @@ fn ice_provider(turn: &TurnConfig, builtin: Option<(Secret, RelayPorts)>) -> Box
             Box::new(Metered::new(&turn.metered_api_url, turn.metered_api_key.clone(), METERED_TIMEOUT, METERED_CACHE))
         }
         (TurnProvider::None | TurnProvider::Builtin, _) => Box::new(StunOnly::new(turn.stun_urls.clone())),
+    }
+}
+
+/// Folds request durations into their histogram buckets every few seconds, so samples do not
+/// pile up in memory when Prometheus scrapes rarely or never.
+async fn metrics_upkeep(metrics: Metrics, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(METRICS_UPKEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => metrics.upkeep(),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ pub struct Key {
 }
 
 /// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
-const SECTIONS: [&str; 8] = ["http", "tls", "admin", "auth", "gateway", "chat", "voice", "turn"];
+const SECTIONS: [&str; 9] = ["http", "tls", "admin", "metrics", "auth", "gateway", "chat", "voice", "turn"];
 
 /// Every key, in file order. A test checks this list against [`Config`] and the docs.
 pub const KEYS: &[Key] = &[
@@ -51,6 +51,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "chat.messages_per_10s", about: "messages one user may post per 10 s" },
     Key { name: "chat.message_burst", about: "messages one user may post at once before the rate applies" },
     Key { name: "admin.audit_retention_days", about: "days the audit log keeps an entry" },
+    Key { name: "metrics.listen", about: "address for Prometheus GET /metrics, e.g. 127.0.0.1:9100; off when empty" },
     Key { name: "voice.enabled", about: "whether voice channels can be joined" },
     Key { name: "voice.force_relay", about: "clients use TURN relays only, hiding participants' addresses" },
     Key { name: "voice.grace_ms", about: "how long voice survives a dropped gateway connection" },

@@ -46,6 +46,8 @@ pub struct Config {
     pub chat: ChatConfig,
     /// Administration settings.
     pub admin: AdminConfig,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
     /// Voice channel settings.
     pub voice: VoiceConfig,
     /// STUN/TURN settings for voice.
@@ -176,6 +178,17 @@ impl Default for AdminConfig {
     }
 }
 
+/// `[metrics]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address of the separate listener serving `GET /metrics`; off when `None`. Metrics say
+    /// how busy the server is and who is online, so they are never served on the public port.
+    /// Written `""` for none.
+    #[serde(with = "turn::blank_is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
 /// `[chat]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -230,6 +243,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             chat: ChatConfig::default(),
             admin: AdminConfig::default(),
+            metrics: MetricsConfig::default(),
             voice: VoiceConfig::default(),
             turn: TurnConfig::default(),
             locked: Default::default(),
@@ -405,6 +419,11 @@ impl Config {
         if self.http.redirect_listen.is_some() && !self.tls.enabled() {
             return Err(ConfigError::Incomplete("http.redirect_listen redirects to HTTPS, which needs [tls]"));
         }
+        if self.metrics.listen.is_some_and(|m| m.port() != 0 && m.port() == self.listen.port()) {
+            return Err(ConfigError::Incomplete(
+                "metrics.listen needs a port of its own: metrics are never served on the public one",
+            ));
+        }
         let turn = &self.turn;
         if turn.tls_cert.as_os_str().is_empty() != turn.tls_key.as_os_str().is_empty() {
             return Err(ConfigError::Incomplete("turn.tls_cert and turn.tls_key go together"));
@@ -467,6 +486,15 @@ mod tests {
         config.http.redirect_listen = Some("0.0.0.0:80".parse().unwrap());
         assert!(config.validate().unwrap_err().to_string().contains("http.redirect_listen"));
         config.tls.acme_domains = vec!["chat.example.org".into()];
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn metrics_never_share_the_public_port() {
+        let mut config = Config::default();
+        config.metrics.listen = Some("127.0.0.1:4000".parse().unwrap());
+        assert!(config.validate().unwrap_err().to_string().contains("metrics.listen"));
+        config.metrics.listen = Some("127.0.0.1:9100".parse().unwrap());
         assert!(config.validate().is_ok());
     }
 

@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::domain::principal::Principal;
 use crate::hub::{Attachment, Closer, finish_frame, frame_head};
 use crate::service::Error;
+use crate::telemetry::Metrics;
 use crate::voice::RequestHost;
 
 /// Standard close codes used besides the gateway's own.
@@ -73,6 +74,7 @@ struct Connection {
 
 /// Runs a connection to the end.
 pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String>, host: RequestHost) {
+    let _counted = OpenConnection::count(state.chat.metrics());
     let closer = Closer::child_of(&state.shutdown);
     let per_minute = NonZeroU32::new(state.config.gateway.ops_per_minute.max(1)).expect("at least one");
     let mut conn = Connection {
@@ -93,6 +95,22 @@ pub async fn run(socket: WebSocket, state: AppState, cookie_token: Option<String
     let goodbye = matches!(ending, Ending::Goodbye);
     conn.state.chat.hub().detach(&attachment.session, attachment.generation, !goodbye);
     conn.state.chat.voice_connection_ended(&attachment.session, attachment.generation, goodbye);
+}
+
+/// Counts a connection in `cromulent_gateway_connections` while it lives, however it ends.
+struct OpenConnection(metrics::Gauge);
+
+impl OpenConnection {
+    fn count(metrics: &Metrics) -> OpenConnection {
+        metrics.gateway_connections.increment(1.0);
+        OpenConnection(metrics.gateway_connections.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 impl Connection {
@@ -313,6 +331,7 @@ impl Connection {
             return Ok(());
         }
         let socket = &mut self.socket;
+        let count = unsent.frames.len() as u64;
         let write = async {
             for text in unsent.frames {
                 socket.feed(Message::Text(text)).await?;
@@ -323,7 +342,10 @@ impl Connection {
             biased;
             // Asked to close (a slow consumer, shutdown…): the next wait sends the close frame.
             _ = self.closer.closed() => Ok(()),
-            written = write => written.map_err(|_| Ending::Lost),
+            written = write => {
+                self.state.chat.metrics().gateway_events_sent.increment(count);
+                written.map_err(|_| Ending::Lost)
+            }
             _ = tokio::time::sleep_until(self.deadline) => Err(Ending::Lost),
         }
     }
@@ -337,6 +359,9 @@ impl Connection {
     /// client would lose the close frame and its code. A client that is behind on reading (a
     /// slow consumer) gets until its heartbeat deadline to take the frames before the Close.
     async fn close(&mut self, code: u16, reason: &'static str) {
+        if code == close::SLOW_CONSUMER {
+            self.state.chat.metrics().gateway_slow_closes.increment(1);
+        }
         let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
         let sent_by = self.deadline.max(Instant::now() + CLOSE_GRACE);
         if !matches!(tokio::time::timeout_at(sent_by, self.socket.send(Message::Close(Some(frame)))).await, Ok(Ok(()))) {

@@ -9,6 +9,7 @@ mod extract;
 mod invites;
 pub mod listener;
 mod messages;
+pub mod metrics;
 pub mod redirect;
 mod sniff;
 mod users;
@@ -70,9 +71,13 @@ pub fn router(state: AppState) -> Router {
     let https = state.config.tls.enabled();
     let router = Router::new()
         .route("/healthz", get(healthz))
+        // Metrics live on their own listener (`metrics.listen`); here a scraper pointed at the
+        // wrong port gets a plain 404 rather than the web client's page.
+        .route("/metrics", axum::routing::any(not_found))
         .nest("/api/v1", api)
         .fallback(assets::serve)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -104,16 +109,44 @@ async fn secure_transport(request: axum::extract::Request, next: axum::middlewar
     response
 }
 
-/// `GET /healthz`: 200 once the database answers, 503 `unavailable` otherwise.
+/// `GET /healthz`: `200 {"status": "ok", "database": "ok"}` once the database answers;
+/// `503` with `"database": "unreachable"` (and the usual JSON error) otherwise.
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.chat.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "database": "ok"}))).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "health check failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, "The database is not answering.")
-                .into_response()
+            let body = serde_json::json!({
+                "status": "unavailable",
+                "database": "unreachable",
+                "error": {"code": ErrorCode::Unavailable, "message": "The database is not answering."},
+            });
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
     }
+}
+
+/// Counts every answered request in `cromulent_http_requests_total` and its duration, by the
+/// route template it matched (never the raw path, which would make a series per id).
+async fn count_requests(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let metrics = state.chat.metrics();
+    if !metrics.enabled() {
+        return next.run(request).await;
+    }
+    let route = match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(matched) => matched.as_str().to_owned(),
+        None if request.uri().path().starts_with("/api/") => "/api/{unknown}".to_owned(),
+        // The web client's files and its client-side routes.
+        None => "/{asset}".to_owned(),
+    };
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.http_request(&route, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// Refuses requests with more header fields or bytes than [`listener::MAX_HEADERS`] and

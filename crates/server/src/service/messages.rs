@@ -121,6 +121,7 @@ impl Chat {
         }
         let message = self.store.get_message(channel.id, id).await?.ok_or(Error::NotFound("Message"))?.to_wire();
         self.hub.publish(&self.audience_of(&channel).await?, &Event::MessageCreate(message.clone()));
+        self.metrics.messages.increment(1);
         Ok(Posted { message, created: true })
     }
 

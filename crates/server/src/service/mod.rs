@@ -29,6 +29,7 @@ use crate::domain::principal::Principal;
 use crate::domain::text::Invalid;
 use crate::hub::Hub;
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 use password::PasswordHashing;
 
 /// A failed use case, typed so each transport maps it once to a status or error frame.
@@ -202,6 +203,8 @@ pub struct Chat {
     ice_factory: Option<Arc<settings::IceFactory>>,
     /// The ICE settings in effect, secrets included (never shown).
     ice_settings: Arc<std::sync::RwLock<cromulent_proto::admin::IceSettings>>,
+    /// Counters for `/metrics` (no-ops when metrics are off).
+    metrics: Metrics,
 }
 
 impl Chat {
@@ -232,7 +235,19 @@ impl Chat {
             locked: Arc::default(),
             ice_factory: None,
             ice_settings: Arc::default(),
+            metrics: Metrics::off(),
         }
+    }
+
+    /// The same, counting what it does in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Chat {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The instruments use cases and transports count in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The same, able to switch ICE providers at run time: `factory` builds one from settings,

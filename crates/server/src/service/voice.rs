@@ -83,7 +83,8 @@ fn state_update(user_id: i64, member: Option<&Member>, server_muted: bool) -> Vo
 impl Chat {
     /// ICE servers for `user_id`: fresh credentials every call, STUN only if the provider fails.
     pub async fn ice_servers(&self, user_id: i64, host: &RequestHost) -> IceServers {
-        let (list, degraded) = self.voice.ice.get(user_id, now_ms() / 1000, host).await;
+        let (list, degraded, provider) = self.voice.ice.get(user_id, now_ms() / 1000, host).await;
+        self.metrics.ice_request(provider, if degraded { "fallback" } else { "ok" });
         IceServers {
             ice_servers: list.servers,
             expires_at: list.expires_at,
@@ -96,8 +97,30 @@ impl Chat {
         }
     }
 
+    /// People in voice now.
+    pub fn voice_session_count(&self) -> usize {
+        self.voice.rooms.session_count()
+    }
+
     /// Joins a voice channel from gateway session `session`.
     pub async fn voice_join(
+        &self,
+        session: &Arc<Session>,
+        channel_id: Id,
+        takeover: bool,
+        host: &RequestHost,
+    ) -> Result<VoiceJoined> {
+        let joined = self.try_voice_join(session, channel_id, takeover, host).await;
+        let outcome = match &joined {
+            Ok(_) => "ok".to_owned(),
+            // The code as the wire writes it: one of a closed set, so the series stay few.
+            Err(err) => serde_json::to_value(err.code()).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        };
+        self.metrics.voice_join(&outcome);
+        joined
+    }
+
+    async fn try_voice_join(
         &self,
         session: &Arc<Session>,
         channel_id: Id,

@@ -181,6 +181,12 @@ impl Store {
         Ok(max)
     }
 
+    /// Connections the pool holds: `(idle, in use)`.
+    pub fn pool_connections(&self) -> (usize, usize) {
+        let idle = self.pool.num_idle();
+        (idle, (self.pool.size() as usize).saturating_sub(idle))
+    }
+
     /// Waits for in-flight queries and closes every connection (SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -112,6 +112,12 @@ impl Store {
             .await?)
     }
 
+    /// How many accounts there are, disabled ones included.
+    pub async fn count_users(&self) -> Result<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(count)
+    }
+
     /// Every account, oldest first.
     pub async fn list_users(&self) -> Result<Vec<UserRow>> {
         Ok(sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users ORDER BY id")).fetch_all(&self.pool).await?)

@@ -309,14 +309,15 @@ impl IceServersSource {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (Arc::from(provider), Arc::new(StunOnly::new(stun_urls)));
     }
 
-    /// Servers for `user_id`, and whether this is the degraded STUN-only fallback.
-    pub async fn get(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> (IceList, bool) {
+    /// Servers for `user_id`, whether this is the degraded STUN-only fallback, and the name of
+    /// the provider asked.
+    pub async fn get(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> (IceList, bool, &'static str) {
         let (provider, fallback) = self.current.read().unwrap_or_else(|p| p.into_inner()).clone();
         match provider.ice_servers(user_id, now_secs, host).await {
-            Ok(list) => (list, false),
+            Ok(list) => (list, false, provider.name()),
             Err(err) => {
                 tracing::warn!(provider = provider.name(), error = %err, "TURN provider failed; offering STUN only");
-                (fallback.list(), true)
+                (fallback.list(), true, provider.name())
             }
         }
     }

@@ -142,6 +142,11 @@ impl VoiceRooms {
         Some(member.channel_id)
     }
 
+    /// How many people are in voice.
+    pub fn session_count(&self) -> usize {
+        self.rooms.lock().expect("voice lock").by_user.len()
+    }
+
     /// Every voice session as (user id, member), for `ready`.
     pub fn all(&self) -> Vec<(i64, Member)> {
         let rooms = self.rooms.lock().expect("voice lock");

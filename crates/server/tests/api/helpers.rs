@@ -30,6 +30,8 @@ pub struct TestApp {
     pub relay_ports: Option<RelayPorts>,
     /// Where `http.redirect_listen` is bound, when it is set.
     pub redirect_addr: Option<SocketAddr>,
+    /// Where `metrics.listen` is bound, when it is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// HTTP client without cookies.
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -97,6 +99,7 @@ impl TestApp {
         let config = app.config().clone();
         let relay_ports = app.relay_ports();
         let redirect_addr = app.redirect_addr();
+        let metrics_addr = app.metrics_addr();
         let shutdown = app.shutdown_token();
         let task = tokio::spawn(async move { app.run().await.expect("server runs") });
         TestApp {
@@ -104,6 +107,7 @@ impl TestApp {
             config,
             relay_ports,
             redirect_addr,
+            metrics_addr,
             http: reqwest::Client::new(),
             shutdown,
             task: Some(task),

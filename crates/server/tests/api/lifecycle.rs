@@ -9,7 +9,7 @@ async fn healthz_answers_once_the_database_is_reachable() {
     let app = TestApp::spawn().await;
     let response = app.http.get(format!("http://{}/healthz", app.addr)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text().await.unwrap(), "ok");
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"status": "ok", "database": "ok"}));
 }
 
 #[tokio::test]

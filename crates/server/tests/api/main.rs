@@ -14,6 +14,7 @@ mod https;
 mod invites;
 mod lifecycle;
 mod messages;
+mod metrics;
 mod outage;
 mod pki;
 mod relay;

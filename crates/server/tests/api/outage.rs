@@ -147,7 +147,8 @@ async fn postgresql_going_away_answers_unavailable_and_comes_back_by_itself() {
     }
     let health = app.http.get(format!("http://{}/healthz", app.addr)).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(health.json::<Value>().await.unwrap()["error"]["code"], "unavailable");
+    let health = health.json::<Value>().await.unwrap();
+    assert_eq!((&health["database"], &health["error"]["code"]), (&json!("unreachable"), &json!("unavailable")), "{health}");
     assert_eq!(watcher.request("voice_leave", json!({})).await["t"], "reply", "the gateway stays up");
     let outage: Vec<_> = answers[5..].iter().map(|(status, _, _)| *status).collect();
     assert!(outage.iter().all(|s| *s == StatusCode::SERVICE_UNAVAILABLE), "{outage:?}");

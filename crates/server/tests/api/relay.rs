@@ -36,7 +36,7 @@ pub async fn start_echo_peer() -> EchoPeer {
 }
 
 /// A server running the built-in relay on loopback, reaching loopback peers (the echo peer).
-async fn relay_app(tweak: impl FnOnce(&mut cromulent::config::Config)) -> TestApp {
+pub async fn relay_app(tweak: impl FnOnce(&mut cromulent::config::Config)) -> TestApp {
     TestApp::spawn_with(|c| {
         c.turn.provider = TurnProvider::Builtin;
         c.turn.secret = SECRET.into();
@@ -47,7 +47,7 @@ async fn relay_app(tweak: impl FnOnce(&mut cromulent::config::Config)) -> TestAp
 }
 
 /// The relay's port and the credential the API issues to `user`.
-async fn issued(app: &TestApp, user: &TestUser) -> (u16, String, String) {
+pub async fn issued(app: &TestApp, user: &TestUser) -> (u16, String, String) {
     let (status, body) = app.call(Method::GET, "/voice/ice-servers", Some(&user.token), None).await;
     assert!(status.is_success(), "{body}");
     let turn = &body["ice_servers"][1];
