@@ -1,18 +1,18 @@
 //! Command line: `cromulent [serve]` runs the server; `cromulent user create NAME` adds an
 //! account on a headless server, reading the password from standard input.
 
-use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{self, Overrides};
-use crate::domain::text::{Email, Password, Username};
-use crate::{App, AppState, Config};
+use crate::{App, Config};
+
+mod user;
 
 /// Self-hosted voice and text chat server.
 #[derive(Debug, Parser)]
@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::User { command: UserCommand::Create { name, admin, email } } => {
-            create_user(config, &name, admin, email.as_deref()).await
+            user::create(config, &name, admin, email.as_deref()).await
         }
     }
 }
@@ -105,24 +105,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown.cancel();
     });
     app.run().await?;
-    Ok(())
-}
-
-async fn create_user(config: Config, name: &str, admin: bool, email: Option<&str>) -> anyhow::Result<()> {
-    let username = Username::parse(name)?;
-    let email = email.map(Email::parse).transpose()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
-    let password = line.strip_suffix('\n').unwrap_or(&line);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.is_empty() {
-        bail!("no password on standard input (e.g. `echo 'PASSWORD' | cromulent user create {name}`)");
-    }
-    let password = Password::parse(password)?;
-    let state = AppState::open(config).await?;
-    let user = state.chat.create_user(&username, &password, email.as_ref(), admin).await?;
-    println!("created user {} (id {}, admin: {})", user.username, user.id, user.admin());
-    state.chat.store().close().await;
     Ok(())
 }
 
