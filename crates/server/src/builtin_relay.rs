@@ -17,7 +17,7 @@ use crate::config::{Secret, TurnConfig, TurnProvider};
 use crate::voice::ice::RelayPorts;
 
 /// File in `data_dir` holding the generated secret.
-const SECRET_FILE: &str = "turn-secret";
+pub const SECRET_FILE: &str = "turn-secret";
 
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ pub mod app;
 pub mod builtin_relay;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod gateway;
 pub mod heap;

@@ -1,5 +1,6 @@
 //! Command line: `cromulent [serve]` runs the server; `cromulent user create NAME` adds an
-//! account on a headless server, reading the password from standard input.
+//! account on a headless server, reading the password from standard input; `cromulent doctor`
+//! checks an installation.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +47,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Check the configuration, database, data directory, ports, public address, certificate
+    /// and, when the server runs, a trip through its relay; exit 1 if anything fails.
+    Doctor {
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,7 +82,7 @@ pub fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -82,16 +90,34 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url, log: cli.log };
-    let config = config::load(cli.config.as_deref(), &overrides)?;
+    let loaded = config::load(cli.config.as_deref(), &overrides);
+    if let Some(Command::Doctor { json }) = cli.command {
+        // A configuration that does not load is the doctor's first finding, not an error.
+        return Ok(doctor(loaded.map_err(|e| e.to_string()), json).await);
+    }
+    let config = loaded?;
     crate::telemetry::init(&config.log, config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config).await?,
         Command::User { command: UserCommand::Create { name, admin, email } } => {
-            user::create(config, &name, admin, email.as_deref()).await
+            user::create(config, &name, admin, email.as_deref()).await?
         }
+        // Answered above, before the configuration had to load.
+        Command::Doctor { .. } => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn doctor(config: Result<Config, String>, json: bool) -> ExitCode {
+    let report = crate::doctor::run(config).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("the report serialises"));
+    } else {
+        print!("{}", report.text());
+    }
+    if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ mod channels;
 mod invites;
 mod messages;
 mod moderation;
+pub mod schema;
 mod sessions;
 mod settings;
 mod users;

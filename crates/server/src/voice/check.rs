@@ -60,7 +60,7 @@ fn failed_provider(name: &str, error: &IceError) -> IceTestReport {
 }
 
 /// Public web roots, as browsers trust, for `turns:`.
-fn tls_client() -> Arc<rustls::ClientConfig> {
+pub(crate) fn tls_client() -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())

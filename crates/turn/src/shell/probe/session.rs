@@ -3,7 +3,7 @@
 //! peers send back as Data indications, then free it. Requests are signed with the long-term
 //! credential and the nonce of the challenge.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use stun_types::attribute::{ErrorCode, Nonce, Realm, Username};
 use stun_types::message::{
@@ -59,10 +59,11 @@ impl TurnSession {
         self.relayed
     }
 
-    /// Lets packets from `peer` (every port of it) through to this allocation.
-    pub async fn permit(&mut self, peer: IpAddr) -> Result<(), ProbeOutcome> {
+    /// Lets packets from `peer`'s IP (every port of it) through to this allocation. The port is
+    /// sent too, as browsers send their candidate's: a relay may judge the whole address.
+    pub async fn permit(&mut self, peer: SocketAddr) -> Result<(), ProbeOutcome> {
         self.request(CREATE_PERMISSION, |out, transaction| {
-            let _ = out.add_attribute(&XorPeerAddress::new(SocketAddr::new(peer, 0), transaction));
+            let _ = out.add_attribute(&XorPeerAddress::new(peer, transaction));
         })
         .await
         .map(drop)
