@@ -18,6 +18,7 @@ pub struct Counters {
     quota_refusals: AtomicU64,
     refusals: AtomicU64,
     dropped: AtomicU64,
+    internal_deliveries: AtomicU64,
 }
 
 /// A point-in-time copy of [`Counters`].
@@ -47,6 +48,9 @@ pub struct Snapshot {
     pub refusals: u64,
     /// Packets dropped: junk, no permission, over budget, unknown channel.
     pub dropped: u64,
+    /// Datagrams one allocation sent to another of this relay, handed over inside the relay
+    /// without a socket (also counted in both directions' packets and bytes).
+    pub internal_deliveries: u64,
 }
 
 impl Counters {
@@ -65,6 +69,7 @@ impl Counters {
             quota_refusals: self.quota_refusals.load(Relaxed),
             refusals: self.refusals.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
+            internal_deliveries: self.internal_deliveries.load(Relaxed),
         }
     }
 
@@ -108,5 +113,9 @@ impl Counters {
 
     pub(crate) fn add_dropped(&self) {
         self.dropped.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn add_internal_delivery(&self) {
+        self.internal_deliveries.fetch_add(1, Relaxed);
     }
 }

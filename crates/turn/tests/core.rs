@@ -1,210 +1,23 @@
 //! The relay's sans-IO core driven as a browser or turnutils would drive it, with a fake clock
 //! and no sockets: one test per request type and error path, asserting exact codes and attributes.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use cromulent_turn::counters::Counters;
+use common::*;
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use cromulent_turn::credential::mint;
 use cromulent_turn::peer_policy::PeerPolicy;
-use cromulent_turn::relay::{ClientAction, FiveTuple, Now, PEER_HEADROOM, Relay, RelayConfig, Transport};
+use cromulent_turn::relay::{ClientAction, FiveTuple, RelayConfig, Transport};
 use stun_types::attribute::{ErrorCode, MessageIntegrity, Nonce, Realm, UnknownAttributes, Username, XorMappedAddress};
-use stun_types::message::{
-    BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
-    Method,
-};
+use stun_types::message::{BINDING, IntegrityAlgorithm, Message, MessageClass, MessageWriteVec};
 use stun_types::prelude::*;
 use turn_types::attribute::{
     AdditionalAddressFamily, AddressErrorCode, ChannelNumber, Data, Lifetime, RequestedAddressFamily, RequestedTransport,
     XorPeerAddress, XorRelayedAddress,
 };
-use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
-
-const SECRET: &[u8] = b"core-test-secret";
-const SERVER: &str = "127.0.0.1:3478";
-/// A public address that is only ever a value here: nothing is sent anywhere.
-const PEER: &str = "8.8.8.8:5000";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
-/// A relay with a fake clock, and the test's handle type (a number per relay socket).
-struct Harness {
-    relay: Relay<u32>,
-    counters: Arc<Counters>,
-    now: Now,
-    next_port: u16,
-}
-
-impl Harness {
-    fn new() -> Harness {
-        Harness::with(|_| {})
-    }
-
-    fn with(tweak: impl FnOnce(&mut RelayConfig)) -> Harness {
-        let mut config = RelayConfig::with_secret(SECRET.to_vec());
-        config.unauthenticated_per_second = 10_000;
-        tweak(&mut config);
-        let counters = Arc::new(Counters::default());
-        let now = Now { instant: Instant::now(), unix: 1_800_000_000 };
-        Harness { relay: Relay::new(config, counters.clone()), counters, now, next_port: 50_000 }
-    }
-
-    fn advance(&mut self, by: Duration) {
-        self.now.instant += by;
-        self.now.unix += by.as_secs();
-    }
-
-    /// Feeds `bytes` from `client`; completes a Bind with a fresh relay port.
-    fn send(&mut self, client: FiveTuple, bytes: &[u8]) -> Answer {
-        match self.relay.handle_client(client, bytes, self.now) {
-            ClientAction::Ignore => Answer::Nothing,
-            ClientAction::Reply(reply) => Answer::Reply(reply),
-            ClientAction::Forward { relay, peer, payload } => Answer::Forward(relay, peer, payload.to_vec()),
-            ClientAction::Bind(pending) => {
-                self.next_port += 1;
-                let relayed = SocketAddr::new(pending.relay_ip(), self.next_port);
-                let bound = Some((relayed, u32::from(self.next_port)));
-                let additional = pending.additional_ip().map(|ip| {
-                    self.next_port += 1;
-                    (SocketAddr::new(ip, self.next_port), u32::from(self.next_port))
-                });
-                Answer::Reply(self.relay.finish_dual_allocation(pending, bound, additional, self.now))
-            }
-        }
-    }
-}
-
-#[derive(Debug)]
-enum Answer {
-    Nothing,
-    Reply(Vec<u8>),
-    Forward(u32, SocketAddr, Vec<u8>),
-}
-
-impl Answer {
-    fn reply(&self) -> Message<'_> {
-        match self {
-            Answer::Reply(bytes) => Message::from_bytes(bytes).expect("replies parse, fingerprint included"),
-            other => panic!("expected a reply, got {other:?}"),
-        }
-    }
-
-    fn code(&self) -> Option<u16> {
-        let reply = self.reply();
-        match reply.class() {
-            MessageClass::Success => None,
-            _ => Some(reply.attribute::<ErrorCode>().expect("errors carry ERROR-CODE").code()),
-        }
-    }
-}
-
-/// A client of the relay on one 5-tuple, with a REST credential.
-struct Client {
-    five: FiveTuple,
-    username: String,
-    password: String,
-    realm: String,
-    nonce: String,
-    algorithm: IntegrityAlgorithm,
-}
-
-impl Client {
-    fn udp(port: u16, user: &str, expiry: i64) -> Client {
-        let credential = mint(SECRET, user, expiry);
-        Client {
-            five: FiveTuple { transport: Transport::Udp, client: addr(&format!("192.0.2.10:{port}")), server: addr(SERVER) },
-            username: credential.username,
-            password: credential.password,
-            realm: String::new(),
-            nonce: String::new(),
-            algorithm: IntegrityAlgorithm::Sha1,
-        }
-    }
-
-    fn valid(port: u16) -> Client {
-        Client::udp(port, "42", 1_800_003_600)
-    }
-
-    fn key(&self) -> MessageIntegrityCredentials {
-        LongTermKeyCredentials::new(self.username.clone(), self.password.clone(), self.realm.clone()).into()
-    }
-
-    /// A request of `method` with `attributes`, signed unless no nonce is known yet.
-    fn request(&self, method: Method, attributes: &[&dyn AttributeWrite]) -> Vec<u8> {
-        let mut out = Message::builder_request(method, MessageWriteVec::new());
-        for attribute in attributes {
-            out.add_attribute(*attribute).unwrap();
-        }
-        if !self.nonce.is_empty() {
-            out.add_attribute(&Username::new(&self.username).unwrap()).unwrap();
-            out.add_attribute(&Realm::new(&self.realm).unwrap()).unwrap();
-            out.add_attribute(&Nonce::new(&self.nonce).unwrap()).unwrap();
-            out.add_message_integrity(&self.key(), self.algorithm).unwrap();
-        }
-        out.add_fingerprint().unwrap();
-        out.finish()
-    }
-
-    /// Learns realm and nonce from a 401 challenge.
-    fn challenge(&mut self, relay: &mut Harness) {
-        let answer = relay.send(self.five, &self.request(ALLOCATE, &[&udp()]));
-        assert_eq!(answer.code(), Some(401));
-        let reply = answer.reply();
-        self.realm = reply.attribute::<Realm>().unwrap().realm().to_owned();
-        self.nonce = reply.attribute::<Nonce>().unwrap().nonce().to_owned();
-    }
-
-    /// Challenge, then a signed Allocate.
-    fn allocate(&mut self, relay: &mut Harness) -> Answer {
-        self.challenge(relay);
-        relay.send(self.five, &self.request(ALLOCATE, &[&udp()]))
-    }
-
-    fn relayed(&mut self, relay: &mut Harness) -> SocketAddr {
-        let answer = self.allocate(relay);
-        assert_eq!(answer.code(), None);
-        let reply = answer.reply();
-        reply.attribute::<XorRelayedAddress>().unwrap().addr(reply.transaction_id())
-    }
-}
-
-fn udp() -> RequestedTransport {
-    RequestedTransport::new(RequestedTransport::UDP)
-}
-
-/// A request carrying XOR-PEER-ADDRESS (which XORs with the transaction id) and more.
-fn with_peer(client: &Client, method: Method, peer: &str, extra: &[&dyn AttributeWrite]) -> Vec<u8> {
-    let mut out = Message::builder_request(method, MessageWriteVec::new());
-    let transaction = out.transaction_id();
-    out.add_attribute(&XorPeerAddress::new(addr(peer), transaction)).unwrap();
-    for attribute in extra {
-        out.add_attribute(*attribute).unwrap();
-    }
-    out.add_attribute(&Username::new(&client.username).unwrap()).unwrap();
-    out.add_attribute(&Realm::new(&client.realm).unwrap()).unwrap();
-    out.add_attribute(&Nonce::new(&client.nonce).unwrap()).unwrap();
-    out.add_message_integrity(&client.key(), client.algorithm).unwrap();
-    out.add_fingerprint().unwrap();
-    out.finish()
-}
-
-fn send_indication(peer: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = Message::builder_indication(SEND, MessageWriteVec::new());
-    let transaction = out.transaction_id();
-    out.add_attribute(&XorPeerAddress::new(addr(peer), transaction)).unwrap();
-    out.add_attribute(&Data::new(payload)).unwrap();
-    out.finish()
-}
-
-fn channel_data(number: u16, payload: &[u8]) -> Vec<u8> {
-    let mut frame = number.to_be_bytes().to_vec();
-    frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    frame.extend_from_slice(payload);
-    frame
-}
+use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH};
 
 #[test]
 fn the_configuration_never_shows_its_secret() {
@@ -601,15 +414,6 @@ fn send_indications_need_a_permission() {
     assert_eq!(relay.counters.snapshot().packets_to_peers, 1);
 }
 
-/// Puts `payload` where the shell would receive it and runs the core on it.
-fn from_peer(relay: &mut Harness, id: u64, peer: &str, payload: &[u8]) -> Option<(FiveTuple, Vec<u8>)> {
-    let mut buf = vec![0u8; PEER_HEADROOM + payload.len() + 3];
-    buf[PEER_HEADROOM..PEER_HEADROOM + payload.len()].copy_from_slice(payload);
-    let now = relay.now;
-    let id = cromulent_turn::relay::AllocationId(id);
-    relay.relay.handle_peer(id, addr(peer), &mut buf, payload.len(), now).map(|out| (out.client, out.data.into_owned()))
-}
-
 #[test]
 fn peer_data_becomes_channel_data_or_a_data_indication() {
     let mut relay = Harness::new();
@@ -807,7 +611,10 @@ fn a_hairpin_permission_reaches_only_the_relayed_address_not_the_hosts_other_por
     let relayed = client.relayed(&mut relay);
     assert!(relayed.ip().is_loopback(), "the relayed address is in a denied range");
     assert_eq!(relay.send(client.five, &with_peer(&client, CREATE_PERMISSION, &relayed.to_string(), &[])).code(), None);
-    assert!(matches!(relay.send(client.five, &send_indication(&relayed.to_string(), b"hi")), Answer::Forward(..)));
+    match relay.send(client.five, &send_indication(&relayed.to_string(), b"hi")) {
+        Answer::Deliver(to, _) => assert_eq!(to, client.five, "its own relayed address, delivered inside the relay"),
+        other => panic!("{other:?}"),
+    }
     for service in ["127.0.0.1:6379", "127.0.0.1:53"] {
         assert!(matches!(relay.send(client.five, &send_indication(service, b"hi")), Answer::Nothing), "{service}");
         let bind = with_peer(&client, CHANNEL_BIND, service, &[&ChannelNumber::new(0x4000)]);

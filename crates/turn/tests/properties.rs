@@ -1,6 +1,7 @@
 //! Properties of the relay core over arbitrary input: no packet makes it panic or answer with
-//! something that is not STUN, nothing is ever forwarded to a peer the policy denies (unless it
-//! is one of our relayed addresses), nonces round-trip, and IPv4-mapped IPv6 gets the IPv4 verdict.
+//! something that is not STUN, nothing is ever forwarded to a peer the policy denies, our own
+//! relayed addresses are reached only inside the relay and only by an allocation that permits
+//! the sender, nonces round-trip, and IPv4-mapped IPv6 gets the IPv4 verdict.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -47,6 +48,8 @@ struct Session {
     relayed: SocketAddr,
     key: LongTermKeyCredentials,
     nonce: String,
+    /// A second allocation, at 127.0.0.1:50002, that never permits anyone.
+    idle: FiveTuple,
 }
 
 impl Session {
@@ -61,12 +64,22 @@ impl Session {
         let nonce = Message::from_bytes(&reply).unwrap().attribute::<Nonce>().unwrap().nonce().to_owned();
         let credential = mint(SECRET, "7", 1_800_003_600);
         let key = LongTermKeyCredentials::new(credential.username, credential.password, "cromulent".to_owned());
-        let mut session = Session { relay, now, five, relayed: addr("127.0.0.1:50000"), key, nonce };
+        let idle = FiveTuple { transport, client: addr("192.0.2.9:4000"), server: addr(SERVER) };
+        let mut session = Session { relay, now, five, relayed: addr("127.0.0.1:50000"), key, nonce, idle };
         let allocate = session.signed(ALLOCATE, |out| {
             out.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
         });
         let ClientAction::Bind(pending) = session.relay.handle_client(five, &allocate, now) else { panic!("no Bind") };
         session.relay.finish_allocation(pending, Some((session.relayed, 1)), now);
+        let ClientAction::Reply(reply) = session.relay.handle_client(idle, &challenge, now) else { panic!("no challenge") };
+        let own_nonce = Message::from_bytes(&reply).unwrap().attribute::<Nonce>().unwrap().nonce().to_owned();
+        let nonce = std::mem::replace(&mut session.nonce, own_nonce);
+        let allocate = session.signed(ALLOCATE, |out| {
+            out.add_attribute(&RequestedTransport::new(RequestedTransport::UDP)).unwrap();
+        });
+        let ClientAction::Bind(pending) = session.relay.handle_client(idle, &allocate, now) else { panic!("no Bind") };
+        session.relay.finish_allocation(pending, Some((addr("127.0.0.1:50002"), 3)), now);
+        session.nonce = nonce;
         for (method, number) in [(CREATE_PERMISSION, None), (CHANNEL_BIND, Some(0x4000))] {
             let request = session.with_peer(method, addr(CHANNEL_PEER), number);
             let ClientAction::Reply(reply) = session.relay.handle_client(five, &request, now) else { panic!("no reply") };
@@ -111,8 +124,13 @@ impl Session {
                 let input = bytes.as_ptr_range();
                 prop_assert!(payload.is_empty() || input.contains(&payload.as_ptr()));
                 prop_assert!(payload.len() <= bytes.len());
-                let relayed = [self.relayed, addr("127.0.0.1:50001")];
-                prop_assert!(PeerPolicy::default().check(peer.ip()).is_ok() || relayed.contains(&peer), "forwarded to {peer}");
+                // Our own relayed addresses are reached inside the relay, never through a socket.
+                prop_assert!(PeerPolicy::default().check(peer.ip()).is_ok(), "forwarded to {peer}");
+            }
+            ClientAction::Deliver(out) => {
+                // The idle allocation permits nobody, so nothing may ever reach its client.
+                prop_assert_ne!(out.client, self.idle, "delivered to an allocation without a permission");
+                prop_assert!(out.client == self.five || out.client == from, "delivered to {:?}", out.client);
             }
         }
         Ok(())
@@ -152,6 +170,7 @@ fn peer() -> impl Strategy<Value = SocketAddr> {
         Just(addr(CHANNEL_PEER)),
         Just(addr(OTHER_PORT)),
         Just(addr("127.0.0.1:50000")),
+        Just(addr("127.0.0.1:50002")),
         any::<u16>().prop_map(|port| SocketAddr::from(([127, 0, 0, 1], port))),
         any::<u16>().prop_map(|port| SocketAddr::from(([169, 254, 169, 254], port))),
         (any::<u32>(), any::<u16>()).prop_map(|(ip, port)| SocketAddr::from((Ipv4Addr::from(ip), port))),

@@ -52,6 +52,7 @@ async fn scrape(State(state): State<AppState>, started: Instant) -> Response {
         metrics.counter("cromulent_turn_quota_refusals_total", &[]).absolute(relay.quota_refusals);
         metrics.counter("cromulent_turn_bindings_total", &[]).absolute(relay.bindings);
         metrics.counter("cromulent_turn_dropped_packets_total", &[]).absolute(relay.dropped);
+        metrics.counter("cromulent_turn_internal_deliveries_total", &[]).absolute(relay.internal_deliveries);
     }
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], metrics.render()).into_response()
 }

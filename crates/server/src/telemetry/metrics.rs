@@ -20,7 +20,7 @@ const DURATION_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.
 const METADATA: Metadata<'static> = Metadata::new(module_path!(), ::metrics::Level::INFO, None);
 
 /// Every series, with its help text and unit, in the order `/metrics` lists them.
-const SERIES: [(&str, Kind, &str); 21] = [
+const SERIES: [(&str, Kind, &str); 22] = [
     ("cromulent_build_info", Kind::Gauge, "Always 1; the version label says which build runs."),
     ("cromulent_gateway_connections", Kind::Gauge, "Open gateway WebSocket connections."),
     ("cromulent_gateway_events_sent_total", Kind::Counter, "Frames written to gateway connections."),
@@ -40,6 +40,11 @@ const SERIES: [(&str, Kind, &str); 21] = [
     ("cromulent_turn_quota_refusals_total", Kind::Counter, "Allocations refused by a per-user or total quota."),
     ("cromulent_turn_bindings_total", Kind::Counter, "STUN Binding requests the relay answered."),
     ("cromulent_turn_dropped_packets_total", Kind::Counter, "Packets the relay dropped: junk, no permission, over budget."),
+    (
+        "cromulent_turn_internal_deliveries_total",
+        Kind::Counter,
+        "Datagrams one allocation sent to another of the relay, handed over without a socket.",
+    ),
     ("cromulent_db_pool_connections", Kind::Gauge, "Database pool connections, by state (idle or active)."),
     ("cromulent_uptime_seconds", Kind::Gauge, "Seconds since the server started."),
 ];

@@ -502,3 +502,32 @@ async fn save_and_test_tries_the_builtin_relay_as_a_browser_would() {
         .await;
     assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A counter of the relay as `/metrics` reports it.
+async fn relay_counter(app: &TestApp, series: &str) -> f64 {
+    let url = format!("http://{}/metrics", app.metrics_addr.expect("metrics.listen is set"));
+    let text = app.http.get(url).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn uclient_client_to_client_is_relayed_inside_the_relay_over_udp_and_tcp() {
+    for public_ip in [None, Some("192.0.2.1")] {
+        let app = relay_app(|c| {
+            c.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+            c.turn.public_ip = public_ip.map(|ip| ip.parse().unwrap());
+        })
+        .await;
+        let amy = app.register("amy").await;
+        let (port, username, password) = issued(&app, &amy).await;
+        for transport in [&["-y", "-n", "20"][..], &["-y", "-t", "-n", "20"][..]] {
+            let before = relay_counter(&app, "cromulent_turn_internal_deliveries_total").await;
+            // `-y`: two allocations sending to each other's relayed address; the peer flags
+            // are required by the tool but unused.
+            let (ok, text) = uclient(port, "127.0.0.1", 9, transport, &username, &password).await;
+            assert!(ok && text.contains("Total lost packets 0"), "{public_ip:?} {transport:?}: {text}");
+            let handed = relay_counter(&app, "cromulent_turn_internal_deliveries_total").await - before;
+            assert!(handed >= 40.0, "{public_ip:?} {transport:?}: {handed} packets handed over inside the relay: {text}");
+        }
+    }
+}

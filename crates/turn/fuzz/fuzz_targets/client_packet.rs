@@ -1,6 +1,8 @@
 //! Fuzz target: a run of client packets (UDP or TCP, raw or wrapped in a correctly signed
 //! request), peer datagrams and clock steps against a relay holding one allocation. It must never
-//! panic, answer with anything but STUN, or forward to a peer the policy denies.
+//! panic, answer with anything but STUN, or forward to a peer the policy denies; a packet for one
+//! of its own relayed addresses goes only to that address's allocation, inside the relay, and
+//! only once that allocation's client has permitted the relay's address.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -14,7 +16,8 @@ use cromulent_turn::relay::{AllocationId, ClientAction, FiveTuple, Now, PEER_HEA
 use libfuzzer_sys::fuzz_target;
 use stun_types::attribute::{Nonce, RawAttribute, Realm, Username};
 use stun_types::message::{
-    BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageIntegrityCredentials, MessageWriteVec, Method,
+    BINDING, IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass, MessageIntegrityCredentials, MessageWriteVec,
+    Method,
 };
 use stun_types::prelude::*;
 use turn_types::attribute::{ChannelNumber, Data, RequestedTransport, XorPeerAddress};
@@ -36,6 +39,10 @@ struct Session {
     key: LongTermKeyCredentials,
     nonces: [String; 3],
     bound: usize,
+    /// Which client each relayed address went to.
+    owners: Vec<(SocketAddr, FiveTuple)>,
+    /// Clients that were ever granted a permission for 127.0.0.1, the relayed addresses' IP.
+    permitted: [bool; 3],
 }
 
 impl Session {
@@ -52,7 +59,8 @@ impl Session {
         ];
         let credential = mint(SECRET, "7", 1_800_003_600);
         let key = LongTermKeyCredentials::new(credential.username, credential.password, "cromulent".to_owned());
-        let mut session = Session { relay, now, clients, key, nonces: Default::default(), bound: 0 };
+        let mut session =
+            Session { relay, now, clients, key, nonces: Default::default(), bound: 0, owners: Vec::new(), permitted: [false; 3] };
         session.challenge();
         let transport = RawAttribute::new(RequestedTransport::TYPE, &[17, 0, 0, 0]);
         session.client(0, &session.signed(0, ALLOCATE, &[transport], None));
@@ -93,23 +101,43 @@ impl Session {
         }
     }
 
-    /// Runs a client packet and checks the outcome.
-    fn client(&mut self, client: usize, bytes: &[u8]) {
+    /// Runs a client packet and checks the outcome; the client a packet was delivered to
+    /// inside the relay, if it was.
+    fn client(&mut self, client: usize, bytes: &[u8]) -> Option<FiveTuple> {
         let from = self.clients[client];
         match self.relay.handle_client(from, bytes, self.now) {
             ClientAction::Ignore => {}
-            ClientAction::Reply(reply) => assert_stun(&reply),
+            ClientAction::Reply(reply) => {
+                assert_stun(&reply);
+                let granted = Message::from_bytes(&reply).is_ok_and(|r| r.class() == MessageClass::Success);
+                if granted && names_relay_ip(bytes) {
+                    self.permitted[client] = true;
+                }
+            }
             ClientAction::Bind(pending) => {
                 let bound = (self.bound < RELAYED.len()).then(|| (addr(RELAYED[self.bound]), self.bound as u8));
+                if let Some((relayed, _)) = bound {
+                    self.owners.push((relayed, from));
+                }
                 self.bound += 1;
                 assert_stun(&self.relay.finish_allocation(pending, bound, self.now));
             }
             ClientAction::Forward { peer, payload, .. } => {
                 assert!(payload.is_empty() || bytes.as_ptr_range().contains(&payload.as_ptr()));
-                let ours = RELAYED.iter().any(|relayed| addr(relayed) == peer);
-                assert!(ours || PeerPolicy::default().check(peer.ip()).is_ok(), "forwarded to {peer}");
+                // Our own relayed addresses are reached inside the relay, never through a socket.
+                assert!(PeerPolicy::default().check(peer.ip()).is_ok(), "forwarded to {peer}");
+            }
+            ClientAction::Deliver(out) => {
+                let to = self.clients.iter().position(|c| *c == out.client).expect("delivered to a known client");
+                assert!(self.permitted[to], "delivered to a client that never permitted the relay's address");
+                match out.data.first() {
+                    Some(0x40..=0x7F) => assert!(out.data.len() >= 4),
+                    _ => assert_stun(&out.data),
+                }
+                return Some(out.client);
             }
         }
+        None
     }
 
     fn peer(&mut self, id: u8, from: SocketAddr, payload: &[u8]) {
@@ -134,6 +162,14 @@ fn peer_from(pick: u8, data: &mut &[u8]) -> SocketAddr {
         }
         _ => addr(PEERS[0]),
     }
+}
+
+/// Whether a request names a peer on 127.0.0.1, where the relayed addresses are.
+fn names_relay_ip(request: &[u8]) -> bool {
+    let Ok(message) = Message::from_bytes(request) else { return false };
+    (0..8).map_while(|n| message.nth_attribute::<XorPeerAddress>(n).ok()).any(|peer| {
+        peer.addr(message.transaction_id()).ip() == addr(RELAYED[0]).ip()
+    })
 }
 
 fn send_indication(peer: SocketAddr, payload: &[u8]) -> Vec<u8> {
@@ -171,7 +207,9 @@ fuzz_target!(|data: &[u8]| {
         rest = next;
         let client = usize::from(selector & 0b11) % 3;
         match selector >> 2 {
-            0..=15 => session.client(client, chunk),
+            0..=15 => {
+                session.client(client, chunk);
+            }
             16..=39 => {
                 let (&pick, mut raw) = chunk.split_first().unwrap_or((&0, &[]));
                 let method = METHODS[usize::from(pick & 0x7) % METHODS.len()];
@@ -182,7 +220,9 @@ fuzz_target!(|data: &[u8]| {
             40..=47 => {
                 let (&pick, mut payload) = chunk.split_first().unwrap_or((&0, &[]));
                 let peer = peer_from(pick, &mut payload);
-                session.client(client, &send_indication(peer, payload));
+                if let Some(to) = session.client(client, &send_indication(peer, payload)) {
+                    assert!(session.owners.contains(&(peer, to)), "{peer} delivered to another allocation");
+                }
             }
             48..=57 => {
                 let (&pick, mut payload) = chunk.split_first().unwrap_or((&0, &[]));

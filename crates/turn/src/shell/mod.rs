@@ -22,7 +22,9 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use crate::counters::Counters;
-use crate::relay::{AllocationId, ClientAction, FiveTuple, Now, PEER_HEADROOM, PendingAllocation, Relay, RelayConfig, Transport};
+use crate::relay::{
+    AllocationId, ClientAction, FiveTuple, Now, PEER_HEADROOM, PendingAllocation, Relay, RelayConfig, ToClient, Transport,
+};
 
 /// Largest datagram the relay reads.
 const MAX_DATAGRAM: usize = 65_535;
@@ -367,6 +369,12 @@ fn on_client_packet(worker: &Arc<Worker>, from: FiveTuple, data: &[u8]) -> Optio
             None
         }
         ClientAction::Bind(pending) => Some(bind_allocation(worker, pending, now)),
+        ClientAction::Deliver(out) => {
+            // Another allocation's client, reached from this worker's own listener (every
+            // worker has one on each local address) or its stream's queue: no relay socket.
+            send_to_client(worker, out);
+            None
+        }
     }
 }
 
@@ -464,6 +472,12 @@ fn relay_peer_packet(worker: &Worker, id: AllocationId, socket: &UdpSocket, buf:
     };
     let now = worker.shared.now();
     let Some(out) = worker.shared.relay().handle_peer(id, peer, buf, len, now) else { return Read::Relayed };
+    send_to_client(worker, out);
+    Read::Relayed
+}
+
+/// Sends a packet to a client: from the listener it reached us on, or into its stream.
+fn send_to_client(worker: &Worker, out: ToClient<'_>) {
     match out.client.transport {
         Transport::Udp => {
             if let Some(listener) = worker.udp.get(&out.client.server) {
@@ -472,7 +486,6 @@ fn relay_peer_packet(worker: &Worker, id: AllocationId, socket: &UdpSocket, buf:
         }
         Transport::Tcp | Transport::Tls => send_to_stream(&worker.shared, out.client, out.data.into_owned()),
     }
-    Read::Relayed
 }
 
 fn send_to_stream(shared: &Shared, client: FiveTuple, data: Vec<u8>) {

@@ -32,6 +32,8 @@ use crate::peer_policy::PeerPolicy;
 use crate::source_budget::SourceBudget;
 use crate::token_bucket::{Limit, TokenBucket};
 
+mod internal;
+
 /// Bytes a caller leaves free in front of a peer's payload, so a ChannelData header can be
 /// written in place and the packet forwarded without a copy.
 pub const PEER_HEADROOM: usize = 4;
@@ -181,6 +183,9 @@ pub enum ClientAction<'a, H> {
     },
     /// Authenticated Allocate: bind a relay port, then call [`Relay::finish_allocation`].
     Bind(Box<PendingAllocation>),
+    /// The peer is another allocation of this relay: send this to that allocation's client,
+    /// exactly as if the packet had arrived on its relay socket. No relay socket is involved.
+    Deliver(ToClient<'static>),
 }
 
 /// An authenticated Allocate waiting for its relay socket.
@@ -298,6 +303,9 @@ pub struct Relay<H> {
     by_client: HashMap<FiveTuple, AllocationId>,
     by_relayed: HashMap<SocketAddr, AllocationId>,
     relayed_by_port: HashMap<u16, SocketAddr>,
+    /// The local IPs relayed addresses are bound on, with how many: a packet to one of them
+    /// on a relay port that has no allocation goes nowhere.
+    relay_ips: HashMap<IpAddr, usize>,
     per_user: HashMap<String, usize>,
     /// Users an admin barred, until (unix seconds) every credential minted for them before
     /// has expired.
@@ -347,6 +355,7 @@ impl<H: Clone> Relay<H> {
             by_client: HashMap::default(),
             by_relayed: HashMap::default(),
             relayed_by_port: HashMap::default(),
+            relay_ips: HashMap::default(),
             per_user: HashMap::default(),
             barred: HashMap::default(),
             muted: Default::default(),
@@ -388,7 +397,7 @@ impl<H: Clone> Relay<H> {
             self.counters.add_dropped();
             return ClientAction::Ignore;
         };
-        let Some(allocation) = self.by_client.get(&from).and_then(|id| self.allocations.get_mut(id)) else {
+        let Some((id, allocation)) = self.by_client.get(&from).and_then(|&id| Some((id, self.allocations.get(&id)?))) else {
             self.counters.add_dropped();
             return ClientAction::Ignore;
         };
@@ -398,9 +407,34 @@ impl<H: Clone> Relay<H> {
         };
         let peer = channel.peer;
         let payload = &data[4..4 + frame.data().len()];
+        self.relay_to_peer(id, peer, payload, now)
+    }
+
+    /// Relays `payload` from allocation `id` towards `peer` (as its client named it): to another
+    /// allocation of this relay without a socket, nowhere for a relay port without one, or out
+    /// of the allocation's relay socket.
+    fn relay_to_peer<'a>(&mut self, id: AllocationId, peer: SocketAddr, payload: &'a [u8], now: Now) -> ClientAction<'a, H> {
         let destination = inward(&self.config, &self.relayed_by_port, peer);
+        if let Some(&target) = self.by_relayed.get(&destination) {
+            return self.deliver_internally(id, peer, destination, target, payload, now);
+        }
+        if self.is_vacant_relay_port(destination) {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        }
+        let Some(allocation) = self.allocations.get_mut(&id) else {
+            self.counters.add_dropped();
+            return ClientAction::Ignore;
+        };
         let muted = self.muted.contains(&allocation.user);
         forward_to_peer(allocation, &self.counters, peer, destination, payload, muted, now)
+    }
+
+    /// Whether `addr` is a port of this relay's range on one of its relay addresses with no
+    /// allocation behind it (which `by_relayed` would have found).
+    fn is_vacant_relay_port(&self, addr: SocketAddr) -> bool {
+        let ours = self.config.public_ip == Some(addr.ip()) || self.relay_ips.contains_key(&addr.ip());
+        ours && self.config.relay_ports.contains(&addr.port())
     }
 
     fn handle_stun<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
@@ -742,6 +776,7 @@ impl<H: Clone> Relay<H> {
         for relayed in allocation.relays() {
             self.by_relayed.insert(relayed, id);
             self.relayed_by_port.insert(relayed.port(), relayed);
+            *self.relay_ips.entry(relayed.ip()).or_insert(0) += 1;
         }
         let transaction = allocation.transaction;
         let reply = {
@@ -951,15 +986,13 @@ impl<H: Clone> Relay<H> {
             self.counters.add_dropped();
             return ClientAction::Ignore;
         }
-        let Some(allocation) = self.by_client.get(&from).and_then(|id| self.allocations.get_mut(id)) else {
+        let Some(&id) = self.by_client.get(&from) else {
             self.counters.add_dropped();
             return ClientAction::Ignore;
         };
         let start = offset + 4;
         let payload = &data[start..start + usize::from(raw.header.length())];
-        let destination = inward(&self.config, &self.relayed_by_port, peer);
-        let muted = self.muted.contains(&allocation.user);
-        forward_to_peer(allocation, &self.counters, peer, destination, payload, muted, now)
+        self.relay_to_peer(id, peer, payload, now)
     }
 
     /// Handles a datagram a peer sent to allocation `id`'s relay socket. The payload sits at
@@ -973,19 +1006,8 @@ impl<H: Clone> Relay<H> {
         now: Now,
     ) -> Option<ToClient<'b>> {
         let peer = self.outward(peer);
-        let allocation = self.allocations.get_mut(&id)?;
-        if !allocation.admit(peer, len, Direction::ToClient, now.instant) {
-            self.counters.add_dropped();
-            return None;
-        }
-        let client = allocation.client;
-        let channel = allocation.channel_of_peer.get(&peer).filter(|n| allocation.channels[n].expires > now.instant);
-        if channel.is_none() && len > max_data_indication_payload(peer) {
-            self.counters.add_dropped();
-            return None;
-        }
-        self.counters.add_to_client(len);
-        if let Some(&number) = channel {
+        let (client, channel) = self.admit_to_client(id, peer, len, now)?;
+        if let Some(number) = channel {
             buf[..2].copy_from_slice(&number.to_be_bytes());
             buf[2..4].copy_from_slice(&(len as u16).to_be_bytes());
             let mut total = PEER_HEADROOM + len;
@@ -1002,6 +1024,27 @@ impl<H: Clone> Relay<H> {
         let _ = out.add_attribute(&XorPeerAddress::new(peer, transaction));
         let _ = out.add_attribute(&Data::new(payload));
         Some(ToClient { client, data: Cow::Owned(out.finish()) })
+    }
+
+    /// Whether allocation `id` takes `len` bytes from `peer` (as its client will see it): a
+    /// permission, room in the budget, and a size a Data indication can carry when no channel
+    /// is bound. Its client, and the channel to use; counted as relayed, or as dropped.
+    fn admit_to_client(&mut self, id: AllocationId, peer: SocketAddr, len: usize, now: Now) -> Option<(FiveTuple, Option<u16>)> {
+        let Some(allocation) = self.allocations.get_mut(&id) else {
+            self.counters.add_dropped();
+            return None;
+        };
+        if !allocation.admit(peer, len, Direction::ToClient, now.instant) {
+            self.counters.add_dropped();
+            return None;
+        }
+        let channel = allocation.channel_of_peer.get(&peer).filter(|n| allocation.channels[n].expires > now.instant).copied();
+        if channel.is_none() && len > max_data_indication_payload(peer) {
+            self.counters.add_dropped();
+            return None;
+        }
+        self.counters.add_to_client(len);
+        Some((allocation.client, channel))
     }
 
     /// A packet from one of our own relay sockets is seen as coming from its advertised address.
@@ -1071,6 +1114,12 @@ impl<H: Clone> Relay<H> {
             self.by_relayed.remove(&relayed);
             if self.relayed_by_port.get(&relayed.port()) == Some(&relayed) {
                 self.relayed_by_port.remove(&relayed.port());
+            }
+            if let Some(count) = self.relay_ips.get_mut(&relayed.ip()) {
+                *count -= 1;
+                if *count == 0 {
+                    self.relay_ips.remove(&relayed.ip());
+                }
             }
         }
         if let Some(count) = self.per_user.get_mut(&allocation.user) {
