@@ -7,6 +7,7 @@ mod admin;
 mod assets;
 mod auth;
 mod channels;
+mod deploy;
 mod doctor;
 mod errors;
 mod gateway;
