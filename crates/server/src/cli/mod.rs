@@ -1,5 +1,7 @@
 //! Command line: `cromulent [serve]` runs the server; `cromulent user create NAME` adds an
-//! account on a headless server, reading the password from standard input.
+//! account on a headless server, reading the password from standard input; `cromulent backup
+//! FILE` copies the database while the server runs. Every command reads the same configuration
+//! sources.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::config::{self, Overrides};
 use crate::{App, Config};
 
+mod backup;
 mod user;
 
 /// Self-hosted voice and text chat server.
@@ -45,6 +48,12 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Copy the SQLite database to FILE while the server runs (for PostgreSQL, print the
+    /// pg_dump command that does it). The copy is readable by you only.
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
     },
 }
 
@@ -91,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Create { name, admin, email } } => {
             user::create(config, &name, admin, email.as_deref()).await
         }
+        Command::Backup { file } => backup::backup(config, &file).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod acme;
 mod admin;
 mod assets;
 mod auth;
+mod backup;
 mod channels;
 mod errors;
 mod gateway;
