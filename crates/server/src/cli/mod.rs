@@ -1,7 +1,7 @@
 //! Command line: `cromulent [serve]` runs the server; `cromulent user create NAME` adds an
 //! account on a headless server, reading the password from standard input; `cromulent backup
-//! FILE` copies the database while the server runs. Every command reads the same configuration
-//! sources.
+//! FILE` copies the database while the server runs; `cromulent coturn-config` prints a coturn
+//! configuration matching `[turn]`. Every command reads the same configuration sources.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +15,7 @@ use crate::config::{self, Overrides};
 use crate::{App, Config};
 
 mod backup;
+mod coturn;
 mod user;
 
 /// Self-hosted voice and text chat server.
@@ -55,6 +56,9 @@ enum Command {
         /// Where to write the copy; it must not exist yet.
         file: PathBuf,
     },
+    /// Print a turnserver.conf for an external coturn that matches the [turn] settings,
+    /// shared secret included.
+    CoturnConfig,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             user::create(config, &name, admin, email.as_deref()).await
         }
         Command::Backup { file } => backup::backup(config, &file).await,
+        Command::CoturnConfig => coturn::print(config).await,
     }
 }
 

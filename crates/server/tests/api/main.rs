@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod backup;
 mod channels;
+mod coturn_config;
 mod errors;
 mod gateway;
 mod helpers;
