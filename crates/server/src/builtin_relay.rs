@@ -4,7 +4,7 @@
 //! actually bound — handed back for the ICE provider.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -62,15 +62,23 @@ pub async fn start(turn: &TurnConfig, data_dir: &Path, shutdown: CancellationTok
     Ok(Some(BuiltinRelay { server: Arc::new(server), secret, ports }))
 }
 
-/// Reads the secret kept in `data_dir`, creating it (mode 0600) on first start.
-fn load_or_create_secret(data_dir: &Path) -> io::Result<String> {
+/// The secret the relay generated in `data_dir`, if it has generated one, with the file's path.
+pub fn generated_secret(data_dir: &Path) -> io::Result<Option<(String, PathBuf)>> {
     let path = data_dir.join(SECRET_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
-        Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
+        Ok(secret) if !secret.trim().is_empty() => Ok(Some((secret.trim().to_owned(), path))),
+        Ok(_) => Ok(None),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
     }
+}
+
+/// Reads the secret kept in `data_dir`, creating it (mode 0600) on first start.
+fn load_or_create_secret(data_dir: &Path) -> io::Result<String> {
+    if let Some((secret, _)) = generated_secret(data_dir)? {
+        return Ok(secret);
+    }
+    let path = data_dir.join(SECRET_FILE);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -90,9 +98,11 @@ mod tests {
     #[test]
     fn the_secret_is_generated_once_and_private() {
         let dir = tempfile::tempdir().unwrap();
+        assert_eq!(generated_secret(dir.path()).unwrap(), None, "reading never generates");
         let first = load_or_create_secret(dir.path()).unwrap();
         assert!(first.len() >= 43);
         assert_eq!(load_or_create_secret(dir.path()).unwrap(), first);
+        assert_eq!(generated_secret(dir.path()).unwrap(), Some((first.clone(), dir.path().join(SECRET_FILE))));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -1,6 +1,8 @@
 //! Command line: `cromulent [serve]` runs the server; `cromulent user create NAME` adds an
 //! account on a headless server, reading the password from standard input; `cromulent doctor`
-//! checks an installation.
+//! checks an installation; `cromulent backup FILE` copies the database while the server runs;
+//! `cromulent coturn-config` prints a coturn configuration matching `[turn]`. Every command
+//! reads the same configuration sources.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +15,8 @@ use tokio::net::TcpListener;
 use crate::config::{self, Overrides};
 use crate::{App, Config};
 
+mod backup;
+mod coturn;
 mod user;
 
 /// Self-hosted voice and text chat server.
@@ -54,6 +58,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the SQLite database to FILE while the server runs (for PostgreSQL, print the
+    /// pg_dump command that does it). The copy is readable by you only.
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Print a turnserver.conf for an external coturn that matches the [turn] settings,
+    /// shared secret included.
+    CoturnConfig,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +117,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { command: UserCommand::Create { name, admin, email } } => {
             user::create(config, &name, admin, email.as_deref()).await?
         }
+        Command::Backup { file } => backup::backup(config, &file).await?,
+        Command::CoturnConfig => coturn::print(config).await?,
         // Answered above, before the configuration had to load.
         Command::Doctor { .. } => {}
     }

@@ -1,5 +1,7 @@
 //! Server settings that admins change at run time, and the user directory.
 
+use std::collections::BTreeMap;
+
 use cromulent_proto::admin::IceSettings;
 use cromulent_proto::rest::{IceView, Registration, Settings, UpdateSettingsRequest, User};
 
@@ -8,7 +10,7 @@ use crate::voice::IceProvider;
 use cromulent_proto::ErrorCode;
 
 use super::{Chat, Error, Principal, Result};
-use crate::store::UserRow;
+use crate::store::{Store, UserRow};
 
 /// Who may register: `open`, `invite` or `closed`.
 const REGISTRATION: &str = "registration";
@@ -35,6 +37,24 @@ fn merged(base: &IceSettings, saved: &IceSettings) -> IceSettings {
         metered_api_url: saved.metered_api_url.clone().or_else(|| base.metered_api_url.clone()),
         metered_api_key: saved.metered_api_key.clone().or_else(|| base.metered_api_key.clone()),
     }
+}
+
+/// Whether TURN settings an admin saves apply: not when the configuration sets any TURN key
+/// (`locked` says which keys it sets), since a restart would bring the configuration's back.
+pub fn saved_turn_settings_apply(locked: &BTreeMap<String, String>) -> bool {
+    !ICE_KEYS.iter().any(|key| locked.contains_key(*key))
+}
+
+/// The TURN secret an admin saved at run time, which the server mints coturn credentials with
+/// over the configuration's; none when the configuration sets any TURN key, since the saved
+/// settings are then ignored (as [`Chat::load_runtime_settings`] does).
+pub async fn saved_turn_secret(store: &Store, locked: &BTreeMap<String, String>) -> Result<Option<String>> {
+    if !saved_turn_settings_apply(locked) {
+        return Ok(None);
+    }
+    let Some(saved) = store.get_setting(ICE).await? else { return Ok(None) };
+    let saved: IceSettings = serde_json::from_str(&saved).unwrap_or_default();
+    Ok(saved.secret.filter(|secret| !secret.is_empty()))
 }
 
 /// Run-time voice switches, stored under their configuration key.
@@ -140,7 +160,7 @@ impl Chat {
     /// Builds the provider `change` describes over the settings in effect, switches to it and
     /// stores it; refused when the configuration sets any of it or the settings are incomplete.
     async fn change_ice(&self, change: &IceSettings) -> Result<()> {
-        if ICE_KEYS.iter().any(|key| self.locked.contains_key(*key)) {
+        if !saved_turn_settings_apply(&self.locked) {
             return Err(Error::Refused {
                 code: ErrorCode::SettingLocked,
                 message: "The server's configuration sets the TURN provider; change it there and restart.",
@@ -165,7 +185,7 @@ impl Chat {
     /// configuration sets.
     pub async fn load_runtime_settings(&self) -> Result<()> {
         if let (Some(factory), Some(saved)) = (&self.ice_factory, self.store.get_setting(ICE).await?)
-            && !ICE_KEYS.iter().any(|key| self.locked.contains_key(*key))
+            && saved_turn_settings_apply(&self.locked)
         {
             let saved: IceSettings = serde_json::from_str(&saved).unwrap_or_default();
             let next = merged(&self.ice_settings.read().unwrap_or_else(|p| p.into_inner()).clone(), &saved);

@@ -1,6 +1,7 @@
 //! All SQL lives here: one code path for SQLite and PostgreSQL through sqlx's `Any` driver.
 //! Portable rules: `$N` placeholders, BIGINT for integers and flags, TEXT for strings.
 
+mod backup;
 mod channels;
 mod invites;
 mod messages;
@@ -51,6 +52,9 @@ pub enum StoreError {
     /// The disk (or the database's quota) is full: nothing was written.
     #[error("database full: {0}")]
     Full(sqlx::Error),
+    /// A copy this store cannot make.
+    #[error("{0}")]
+    Backup(&'static str),
     /// Anything else from the driver.
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -115,6 +119,19 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine `url` names: `sqlite:…`, or `postgres:…` / `postgresql:…`.
+    pub fn of_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+}
+
 /// The database: a connection pool plus the backend it talks to.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -126,25 +143,36 @@ impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`), creating a SQLite file if needed,
     /// and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl);
-        };
+        let backend = Backend::of_url(url)?;
         let mut url = url.to_owned();
         if backend == Backend::Sqlite && !url.contains("mode=") {
             url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
         }
-        // Statement logging at INFO would write message contents and token hashes to the log.
-        let options = AnyConnectOptions::from_str(&url)?.log_statements(tracing::log::LevelFilter::Trace);
         let max_connections = match backend {
             // SQLite serialises writers; a few readers beside one writer is all it can use.
             Backend::Sqlite => 4,
             Backend::Postgres => 8,
         };
+        let store = Store::connect(&url, backend, max_connections).await?;
+        if backend == Backend::Sqlite {
+            // WAL lets readers proceed while a message is written; the setting persists in the file.
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&store.pool).await?;
+        }
+        MIGRATOR.run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Connects to the existing database at `url` as it is, creating and migrating nothing, for
+    /// a command run beside a live server: the server owns the schema, and a SQLite file that
+    /// is not there is an error rather than a new empty database.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        Store::connect(url, Backend::of_url(url)?, 1).await
+    }
+
+    async fn connect(url: &str, backend: Backend, max_connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        // Statement logging at INFO would write message contents and token hashes to the log.
+        let options = AnyConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
@@ -152,11 +180,6 @@ impl Store {
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_with(options)
             .await?;
-        if backend == Backend::Sqlite {
-            // WAL lets readers proceed while a message is written; the setting persists in the file.
-            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
-        }
-        MIGRATOR.run(&pool).await?;
         Ok(Store { pool, backend })
     }
 

@@ -267,6 +267,13 @@ pub async fn listening_address(
     }
 }
 
+/// Runs the built `cromulent` binary with `args` and none of the test's environment, so no
+/// `CROMULENT_*` variable of the shell that runs the tests changes what it does.
+pub async fn run_cromulent(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_cromulent")).args(args).env_clear().kill_on_drop(true).output();
+    tokio::time::timeout(Duration::from_secs(60), run).await.expect("the command finishes").unwrap()
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();

@@ -74,7 +74,7 @@ async fn help_lists_every_configuration_key() {
         assert!(help.contains(key.name), "--help lacks {}", key.name);
         assert!(help.contains(&cromulent::config::env_name(key.name)), "--help lacks the variable of {}", key.name);
     }
-    for command in ["serve", "user"] {
+    for command in ["serve", "user", "backup", "coturn-config"] {
         assert!(help.contains(command));
     }
 }
