@@ -135,3 +135,16 @@ fn a_server_muted_sender_reaches_nobody_inside_the_relay_either() {
     let rtcp = [0x80, 0xC8, 0, 6, 0, 0, 0, 1, 0, 0, 0, 2];
     assert!(matches!(relay.send(amy.five, &send_indication(&ben_relayed.to_string(), &rtcp)), Answer::Deliver(..)));
 }
+
+#[test]
+fn a_connection_test_reaches_only_the_relays_own_addresses() {
+    let mut relay = Harness::new();
+    let mut probe = Client::udp(4000, "-17", 1_800_003_600);
+    let mut other = Client::udp(4001, "-17", 1_800_003_600);
+    let (probe_relayed, other_relayed) = (probe.relayed(&mut relay), other.relayed(&mut relay));
+    assert_eq!(relay.send(probe.five, &with_peer(&probe, CREATE_PERMISSION, "8.8.8.8:5000", &[])).code(), Some(403));
+    assert_eq!(relay.send(probe.five, &with_peer(&probe, CREATE_PERMISSION, &other_relayed.to_string(), &[])).code(), None);
+    assert_eq!(relay.send(other.five, &with_peer(&other, CREATE_PERMISSION, &probe_relayed.to_string(), &[])).code(), None);
+    assert!(matches!(relay.send(probe.five, &send_indication(&other_relayed.to_string(), b"ping")), Answer::Deliver(..)));
+    assert!(matches!(relay.send(probe.five, &send_indication("8.8.8.8:5000", b"x")), Answer::Nothing));
+}

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/channels/{channel_id}/messages", get(messages::history).post(messages::post))
         .route("/channels/{channel_id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))
         .route("/voice/ice-servers", get(voice::ice_servers))
+        .route("/connection-test", get(voice::connection_test))
         .route("/invites", get(invites::list).post(invites::create))
         .route("/invites/{code}", axum::routing::delete(invites::delete))
         .route("/admin/users", get(admin::users).post(admin::create_user))

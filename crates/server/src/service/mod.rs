@@ -185,6 +185,8 @@ pub struct Chat {
     devices: Arc<tokio::sync::OnceCell<device::DeviceCookies>>,
     /// Messages per user, over every transport.
     messages: Arc<DefaultKeyedRateLimiter<i64>>,
+    /// Connection tests per client address (they hand out relay credentials before login).
+    probes: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
     locks: Arc<locks::ChannelLocks>,
     voice: Arc<Voice>,
     auth: AuthConfig,
@@ -207,6 +209,10 @@ pub struct Chat {
     metrics: Metrics,
 }
 
+/// Connection tests one address may start per minute: each lasts about ten seconds, so this
+/// allows retries but not a stream of relay credentials.
+const PROBES_PER_MINUTE: NonZeroU32 = NonZeroU32::new(6).expect("not zero");
+
 impl Chat {
     /// Use cases over `store`, announcing events on `hub`, with voice as `voice` runs it.
     pub fn new(store: Store, hub: Hub, ids: Arc<IdGenerator>, auth: AuthConfig, chat: &ChatConfig, voice: Voice) -> Chat {
@@ -225,6 +231,7 @@ impl Chat {
             limits: Arc::new(LoginLimits::new(&auth)),
             devices: Arc::default(),
             messages: Arc::new(RateLimiter::keyed(messages)),
+            probes: Arc::new(RateLimiter::keyed(Quota::per_minute(PROBES_PER_MINUTE))),
             locks: Arc::default(),
             voice: Arc::new(voice),
             auth,
@@ -289,6 +296,7 @@ impl Chat {
     pub async fn tidy(&self) -> Result<()> {
         self.limits.forget_quiet();
         self.messages.retain_recent();
+        self.probes.retain_recent();
         // Nobody waits longer than the longest slow mode.
         let horizon = now_ms() - 6 * 3_600_000;
         self.slowmode.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, at| *at > horizon);

@@ -97,6 +97,23 @@ impl Chat {
         }
     }
 
+    /// ICE servers for a connection test from `ip`, before or without login: credentials of a
+    /// throwaway negative id, which the built-in relay lets reach only its own relayed
+    /// addresses (the test calls itself through it). At most a few per address and minute.
+    pub async fn probe_ice_servers(&self, ip: std::net::IpAddr, host: &RequestHost) -> Result<IceServers> {
+        if !self.voice.enabled.load(Ordering::Relaxed) {
+            return Err(refused(ErrorCode::VoiceDisabled, "Voice is turned off on this server."));
+        }
+        self.probes.check_key(&ip).map_err(|not_until| Error::RateLimited {
+            retry_after_secs: not_until
+                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
+                .as_secs()
+                + 1,
+        })?;
+        let probe = -i64::from(rand::random::<u32>().max(1));
+        Ok(self.ice_servers(probe, host).await)
+    }
+
     /// People in voice now.
     pub fn voice_session_count(&self) -> usize {
         self.voice.rooms.session_count()

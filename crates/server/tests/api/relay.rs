@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cromulent::config::TurnProvider;
 use cromulent_turn::credential::mint;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use tokio::process::{Child, Command};
 
 use crate::helpers::{TestApp, TestUser};
@@ -530,4 +530,29 @@ async fn uclient_client_to_client_is_relayed_inside_the_relay_over_udp_and_tcp()
             assert!(handed >= 40.0, "{public_ip:?} {transport:?}: {handed} packets handed over inside the relay: {text}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_connection_test_gets_credentials_before_login_that_only_call_through_the_relay_itself() {
+    let peer = start_echo_peer().await;
+    let app = relay_app(|_| {}).await;
+    let (status, body) = app.call(Method::GET, "/connection-test", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let turn = body["ice_servers"].as_array().unwrap().iter().find(|s| s["username"].is_string()).unwrap().clone();
+    let (username, password) = (turn["username"].as_str().unwrap(), turn["credential"].as_str().unwrap());
+    assert!(username.split(':').nth(1).unwrap().starts_with('-'), "a throwaway negative id, no account: {username}");
+    let port = app.relay_ports.unwrap().udp_tcp;
+    // Two allocations of the test calling each other: fine. Anywhere else: refused.
+    let (ok, text) = uclient(port, "127.0.0.1", 9, &["-y", "-n", "10"], username, password).await;
+    assert!(ok && text.contains("Total lost packets 0"), "{text}");
+    let (ok, text) = uclient(port, "127.0.0.1", peer.port, &["-n", "3"], username, password).await;
+    assert!(!ok || !text.contains("tot_recv_msgs=3"), "a probe reached a peer outside the relay: {text}");
+
+    let refused = loop {
+        let (status, body) = app.call(Method::GET, "/connection-test", None, None).await;
+        if status != StatusCode::OK {
+            break (status, body);
+        }
+    };
+    assert_eq!((refused.0, refused.1["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
 }

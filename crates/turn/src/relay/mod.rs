@@ -945,10 +945,13 @@ impl<H: Clone> Relay<H> {
 
     /// 443 for a family the allocation has no relay of, 403 for peers the policy refuses.
     fn check_peer(&self, id: AllocationId, peer: SocketAddr, credentials: &LongTermKeyCredentials) -> Result<(), Refused> {
-        if self.allocations[&id].handle_for(peer).is_none() {
+        let allocation = &self.allocations[&id];
+        if allocation.handle_for(peer).is_none() {
             return Err(Refused::new(ErrorCode::PEER_ADDRESS_FAMILY_MISMATCH, credentials));
         }
-        if !self.peer_allowed(peer) {
+        // A connection test's allocations only ever talk to each other.
+        let allowed = if is_probe(&allocation.user) { self.own_relayed(peer).is_some() } else { self.peer_allowed(peer) };
+        if !allowed {
             self.counters.add_peer_refused();
             return Err(Refused::new(ErrorCode::FORBIDDEN, credentials));
         }
@@ -1130,6 +1133,13 @@ impl<H: Clone> Relay<H> {
         }
         self.counters.allocation_ended();
     }
+}
+
+/// Whether a credential's user is a connection test rather than an account: its id is
+/// negative (account ids never are). Such an allocation may permit only this relay's own
+/// relayed addresses, so credentials handed out before login cannot relay anywhere else.
+pub fn is_probe(user: &str) -> bool {
+    user.starts_with('-')
 }
 
 /// Our advertised (public) relayed address as the local one the kernel can reach, so
