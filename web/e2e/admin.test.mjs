@@ -1,13 +1,14 @@
 // Browser tests of the server settings against the real server: registration by invite link
 // while a stranger without a code is refused; a ban that shows the member the "disabled" screen
 // at once and removes their last hour of messages; a timeout that closes the member's composer
-// until it is removed; and a member who finds nothing admin, by button, address or history,
-// but sees an admin's channel rules (admins-only posting, slow mode) live; and the Voice & relay
-// tab, whose Save & Test refuses to save a coturn nobody runs.
+// at once and opens it again when it is removed or runs out; a promotion and a demotion that
+// show and take away the settings live; a member who finds nothing admin, by button, address or
+// history, but sees an admin's channel rules (admins-only posting, slow mode) live; and the
+// Voice & relay tab, whose Save & Test refuses to save a coturn nobody runs.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { freeUdpPort, launchBrowser, messages, register, say, Server, withScreenshots } from './harness.mjs';
+import { freeUdpPort, launchBrowser, messages, openSettings, personRow, register, say, Server, withScreenshots } from './harness.mjs';
 
 let browser;
 
@@ -37,16 +38,6 @@ async function adminAndMember(server, pages) {
   await register(bob, server.url, 'bob');
   return { amy, bob, close: () => Promise.all([amy.context().close(), bob.context().close()]) };
 }
-
-/** Opens the server settings on a tab. */
-async function openSettings(page, tab) {
-  await page.getByRole('button', { name: 'Server settings' }).click();
-  await page.getByRole('tab', { name: tab, exact: true }).click();
-  await page.getByRole('heading', { name: tab, exact: true }).waitFor();
-}
-
-/** Someone's row in the People tab. */
-const personRow = (page, username) => page.getByRole('listitem', { name: username, exact: true });
 
 const composer = (page) => page.getByRole('textbox', { name: /^Message #/ });
 
@@ -159,7 +150,7 @@ test('a ban shows the member the disabled screen at once and deletes their last 
   }
 });
 
-test("a timeout closes the member's composer until an admin removes it", async () => {
+test("a timeout closes the member's composer at once, without a post, and opens it again live when lifted or over", async () => {
   const server = await Server.start();
   try {
     await withScreenshots('admin-timeout', async (pages) => {
@@ -172,10 +163,12 @@ test("a timeout closes the member's composer until an admin removes it", async (
       await dialog.getByRole('button', { name: 'Time out' }).click();
       await personRow(amy, 'bob').getByText(/timed out until/).waitFor();
 
-      await say(bob, 'am I muted?');
+      // Bob has not posted or typed: the server's timeout_update closes his composer by itself.
       const notice = bob.locator('.composer-notice');
       await notice.filter({ hasText: /^You are timed out until .+/ }).waitFor();
       assert.equal(await composer(bob).isDisabled(), true, 'the composer is closed while the timeout runs');
+      assert.equal(await bob.getByRole('button', { name: 'Check again' }).count(), 0, 'nothing to check: the server says when it ends');
+      assert.equal(await bob.locator('li.message.pending').count(), 0, 'nothing was posted to learn of it');
 
       const channels = await (await bob.request.get(`${server.url}/api/v1/channels`)).json();
       const general = channels.find((c) => c.name === 'general').id;
@@ -188,13 +181,60 @@ test("a timeout closes the member's composer until an admin removes it", async (
       const stored = await (await amy.request.get(`${server.url}/api/v1/channels/${general}/messages`)).json();
       assert.ok(!stored.some((m) => m.author.username === 'bob'), 'nothing of the member was posted');
 
+      // A page opened during the timeout knows of it from the start (ready's timeout_until).
+      await bob.reload();
+      await notice.filter({ hasText: /^You are timed out until .+/ }).waitFor();
+      assert.equal(await composer(bob).isDisabled(), true);
+
+      // The admin lifts it: the composer opens again live, without a click or a reload.
       await personRow(amy, 'bob').getByRole('button', { name: 'Remove timeout' }).click();
       await personRow(amy, 'bob').getByRole('button', { name: 'Timeout' }).waitFor();
-      await bob.getByRole('button', { name: 'Check again' }).click();
       await notice.waitFor({ state: 'detached' });
+      assert.equal(await composer(bob).isDisabled(), false);
       await say(bob, 'sorry, I will behave');
       await amy.getByRole('button', { name: 'Close settings' }).click();
       await messages(amy, 'sorry, I will behave').waitFor();
+
+      // A short timeout (set through the API: the dialog's shortest is a minute) closes the
+      // composer and opens it again by itself when it runs out, with no event from the server.
+      const users = await (await amy.request.get(`${server.url}/api/v1/admin/users`)).json();
+      const bobId = users.find((u) => u.username === 'bob').id;
+      const until = Date.now() + 3_000;
+      const timedOut = await amy.request.post(`${server.url}/api/v1/admin/users/${bobId}/timeout`, { data: { until }, headers: { Origin: server.url } });
+      assert.equal(timedOut.status(), 200);
+      await notice.filter({ hasText: /^You are timed out until .+/ }).waitFor();
+      await notice.waitFor({ state: 'detached', timeout: 10_000 });
+      assert.ok(Date.now() >= until - 500, 'the composer stayed closed until the timeout ended');
+      assert.equal(await composer(bob).isDisabled(), false);
+      await close();
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('promoting a member gives them the server settings at once, demoting takes them away', async () => {
+  const server = await Server.start();
+  try {
+    await withScreenshots('admin-role-change', async (pages) => {
+      const { amy, bob, close } = await adminAndMember(server, pages);
+      const settingsButton = bob.getByRole('button', { name: 'Server settings' });
+      assert.equal(await settingsButton.count(), 0);
+      await openSettings(amy, 'People');
+      await personRow(amy, 'bob').getByRole('button', { name: 'Promote' }).click();
+      await personRow(amy, 'bob').getByRole('button', { name: 'Demote' }).waitFor();
+      // The server closes bob's gateway with 4014; his client identifies afresh and gets the new rights.
+      await settingsButton.waitFor();
+      await bob.locator('.user-panel').getByText('admin', { exact: true }).waitFor();
+      await settingsButton.click();
+      await bob.getByRole('tab', { name: 'People' }).waitFor();
+
+      await personRow(amy, 'bob').getByRole('button', { name: 'Demote' }).click();
+      await personRow(amy, 'bob').getByRole('button', { name: 'Promote' }).waitFor();
+      // The settings he had open give way to the chat, and the button goes.
+      await composer(bob).waitFor();
+      await settingsButton.waitFor({ state: 'detached' });
+      assert.equal(await bob.getByRole('tab', { name: 'People' }).count(), 0);
       await close();
     });
   } finally {

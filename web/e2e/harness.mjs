@@ -228,6 +228,16 @@ export function messages(page, text) {
   return page.locator('li.message', { hasText: text });
 }
 
+/** Opens the server settings on a tab (admins). */
+export async function openSettings(page, tab) {
+  await page.getByRole('button', { name: 'Server settings' }).click();
+  await page.getByRole('tab', { name: tab, exact: true }).click();
+  await page.getByRole('heading', { name: tab, exact: true }).waitFor();
+}
+
+/** Someone's row in the People tab of the server settings. */
+export const personRow = (page, username) => page.getByRole('listitem', { name: username, exact: true });
+
 /** A UDP port nothing listens on right now. */
 export async function freeUdpPort() {
   const { createSocket } = await import('node:dgram');
@@ -235,6 +245,16 @@ export async function freeUdpPort() {
   await new Promise((done) => socket.bind(0, '127.0.0.1', done));
   const { port } = socket.address();
   await new Promise((done) => socket.close(done));
+  return port;
+}
+
+/** A TCP port nothing listens on right now, e.g. for `CROMULENT_METRICS_LISTEN`. */
+export async function freeTcpPort() {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address();
+  await new Promise((done) => server.close(done));
   return port;
 }
 

@@ -77,6 +77,8 @@ const ACTIONS: Record<string, string> = {
   'user.timeout_clear': 'removed timeout',
   'user.password': 'set password',
   'voice.disconnect': 'disconnected from voice',
+  'voice.mute': 'server-muted',
+  'voice.unmute': 'lifted server mute',
   'settings.update': 'changed settings',
   'invite.create': 'created invite',
   'invite.delete': 'deleted invite',

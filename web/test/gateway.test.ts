@@ -1,6 +1,6 @@
 // The gateway client against a scripted socket: identify, heartbeat, resume after a drop,
 // duplicates skipped, refused resume falling back to identify, auth failure, a disabled
-// account, backoff.
+// account, a changed role that identifies afresh at once, backoff.
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GatewayClient, type GatewayDeps, type GatewayStatus, type SocketLike } from '../src/api/gateway';
@@ -174,6 +174,42 @@ describe('GatewayClient', () => {
     expect(statuses.at(-1)).toBe('disabled');
     expect(timers.filter((t) => !t.cleared)).toHaveLength(0);
     expect(sockets).toHaveLength(1);
+  });
+
+  it('identifies afresh at once when an admin changed the account\'s role (4014), with the new rights', async () => {
+    sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    sockets[0].frame('ready', 1, ready());
+    sockets[0].frame('message_create', 7, { id: 'm7' });
+    const inFlight = client.request('typing', { channel_id: '10' });
+    sockets[0].drop(4014);
+    await expect(inFlight).rejects.toMatchObject({ code: 'disconnected' });
+    expect(statuses.at(-1)).toBe('reconnecting');
+    expect(authFailed + disabled).toBe(0);
+    // No back-off: the reconnect is due now.
+    runTimer(0);
+    expect(sockets).toHaveLength(2);
+    sockets[1].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    expect(sockets[1].sent).toEqual([{ op: 'identify', d: {} }]);
+    const promoted = { ...ready('fresh'), user: { id: '1', username: 'amy', admin: true } };
+    sockets[1].frame('ready', 1, promoted);
+    const last = events.at(-1);
+    expect(last?.t).toBe('ready');
+    expect((last?.d as { user: { admin: boolean } }).user.admin).toBe(true);
+    expect(statuses.at(-1)).toBe('connected');
+    // The new session's frames count from 1 again and none is skipped as a duplicate.
+    sockets[1].frame('message_create', 2, { id: 'after' });
+    expect((events.at(-1)?.d as { id: string }).id).toBe('after');
+  });
+
+  it('backs off when the server keeps closing with 4014 before a ready', () => {
+    sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    sockets[0].frame('ready', 1, ready());
+    sockets[0].drop(4014);
+    runTimer(0);
+    sockets[1].drop(4014);
+    expect(() => runTimer(0)).toThrow();
+    runTimer(750);
+    expect(sockets).toHaveLength(3);
   });
 
   it('matches replies and errors to requests', async () => {

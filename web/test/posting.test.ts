@@ -1,6 +1,7 @@
 // Posting rules: the composer closed in admins-only channels for members, closed during an
-// admin's timeout (its end read from the server's refusal) and counting down slow mode; the
-// limits remembered from refusals and successful posts; refusals in words people use.
+// admin's timeout (as the server announces it, or read from a refusal) and counting down slow
+// mode; the limits remembered from announcements, refusals and successful posts; when the timer
+// that reopens the composer fires; refusals in words people use.
 
 import { describe, expect, it } from 'vitest';
 import type { Channel } from '../src/api/protocol';
@@ -11,10 +12,13 @@ import {
   limitsAfterPost,
   limitsAfterRefusal,
   limitsAfterTypingRefused,
+  limitsWithTimeout,
+  MAX_TIMER_MS,
   noLimits,
   refusalText,
   secondsLeft,
   timeoutEnd,
+  timeoutWait,
   type PostingLimits,
 } from '../src/state/posting';
 
@@ -95,6 +99,25 @@ describe('posting limits', () => {
     expect(limitsAfterRefusal(noLimits, '10', vague, NOW).timedOutUntil).toBe(Number.POSITIVE_INFINITY);
     expect(limitsAfterTypingRefused(noLimits, 'timed_out', timedOutMessage(NOW + 5)).timedOutUntil).toBe(NOW + 5);
     expect(limitsAfterTypingRefused(noLimits, 'not_found', 'Channel not found.')).toBe(noLimits);
+  });
+
+  it('takes a timeout the server announces, and its end, over what a refusal taught', () => {
+    const announced = limitsWithTimeout(noLimits, NOW + 60_000);
+    expect(announced.timedOutUntil).toBe(NOW + 60_000);
+    expect(state(channel, false, announced)).toMatchObject({ limit: 'timed_out', canType: false, notice: `You are timed out until <${NOW + 60_000}>` });
+    const slowAndVague = { timedOutUntil: Number.POSITIVE_INFINITY, slowmodeUntil: { '12': NOW + 5_000 } };
+    const lifted = limitsWithTimeout(slowAndVague, null);
+    expect(lifted).toEqual({ timedOutUntil: null, slowmodeUntil: { '12': NOW + 5_000 } });
+    expect(state(channel, false, lifted).limit).toBe('none');
+    expect(limitsWithTimeout(announced, NOW + 60_000)).toBe(announced);
+  });
+
+  it('times the reopening of the composer: at the end, in steps a browser timer takes, never for an unknown end', () => {
+    expect(timeoutWait(noLimits, NOW)).toBeNull();
+    expect(timeoutWait(limitsWithTimeout(noLimits, Number.POSITIVE_INFINITY), NOW)).toBeNull();
+    expect(timeoutWait(limitsWithTimeout(noLimits, NOW + 1_500), NOW)).toBe(1_500);
+    expect(timeoutWait(limitsWithTimeout(noLimits, NOW - 10), NOW)).toBe(0);
+    expect(timeoutWait(limitsWithTimeout(noLimits, NOW + 28 * 86_400_000), NOW)).toBe(MAX_TIMER_MS);
   });
 
   it('starts slow mode from Retry-After when the server refused a post', () => {

@@ -1,6 +1,6 @@
 // The voice bar's rules: whether a page can use voice at all (HTTPS), phases from the join's progress and real peer states, when a connection gets an ICE restart,
-// when a peer that never answers counts as unreachable, the transmit gate, push-to-talk keys, the speaking detector's hysteresis and who is shown as
-// speaking.
+// when a peer that never answers counts as unreachable, the transmit gate, push-to-talk keys, the speaking detector's hysteresis, who is shown as
+// speaking, and what the page says when a join is refused or an admin ends the call.
 
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,7 @@ import {
   DISCONNECTED_GRACE_MS,
   isPushToTalk,
   isUnreachable,
+  joinRefusal,
   NEGOTIATION_TIMEOUT_MS,
   phaseLabel,
   RESTART_EVERY_MS,
@@ -17,6 +18,7 @@ import {
   transmitting,
   unreachableNote,
   voiceBlocker,
+  voiceEndedText,
   voicePhase,
   type PeerReach,
   type PeerTimeline,
@@ -267,11 +269,30 @@ describe('SpeakingDetector', () => {
 });
 
 describe('showsSpeaking', () => {
-  it('never shows someone muted or deafened as speaking', () => {
+  it('never shows someone muted, deafened or muted by an admin as speaking', () => {
     expect(showsSpeaking({ muted: false, deafened: false, speaking: true })).toBe(true);
     expect(showsSpeaking({ muted: false, deafened: false, speaking: false })).toBe(false);
     expect(showsSpeaking({ muted: true, deafened: false, speaking: true })).toBe(false);
     expect(showsSpeaking({ muted: false, deafened: true, speaking: true })).toBe(false);
+    expect(showsSpeaking({ muted: false, deafened: false, speaking: true, server_muted: true })).toBe(false);
+  });
+});
+
+describe('when the server ends or refuses voice', () => {
+  it('says why an admin ended the call', () => {
+    expect(voiceEndedText('moderator')).toBe('Disconnected by a moderator');
+    expect(voiceEndedText('timed_out')).toBe('You were timed out');
+    expect(voiceEndedText('voice_disabled')).toBe('An admin turned voice off');
+    expect(voiceEndedText('something_new')).toBe('An admin ended your call');
+  });
+
+  it('says why a join was refused, offering Move here only for another tab', () => {
+    expect(joinRefusal('already_in_channel', 'x')).toEqual({ reason: 'You are in this channel in another tab', canMoveHere: true });
+    expect(joinRefusal('already_in_voice', 'x')).toEqual({ reason: 'You are in another voice channel in another tab', canMoveHere: true });
+    expect(joinRefusal('voice_disabled', 'Voice is turned off on this server.')).toEqual({ reason: 'An admin turned voice off' });
+    expect(joinRefusal('timed_out', 'An admin timed you out …')).toEqual({ reason: 'You are timed out' });
+    expect(joinRefusal('not_found', 'Channel not found.')).toEqual({ reason: 'Channel not found.' });
+    expect(joinRefusal(undefined, '')).toEqual({ reason: 'could not join' });
   });
 });
 

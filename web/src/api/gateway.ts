@@ -1,6 +1,8 @@
 // Gateway client: identifies over the session cookie, heartbeats, and on any drop reconnects
 // with backoff and `resume`, so no event is lost or applied twice (frames carry a sequence
-// number; anything at or below the last one seen is a duplicate and is skipped).
+// number; anything at or below the last one seen is a duplicate and is skipped). When an admin
+// promotes or demotes the account (4014) it identifies afresh at once, so `ready` brings the new
+// rights.
 
 import { backoffDelay } from './backoff';
 import { CloseCode, type GatewayEvent, type ServerFrame } from './protocol';
@@ -228,12 +230,16 @@ export class GatewayClient {
       this.handlers.status('displaced');
       return;
     }
-    if (code === CloseCode.SessionEnded || code === CloseCode.NotAuthenticated) {
+    if (code === CloseCode.SessionEnded || code === CloseCode.NotAuthenticated || code === CloseCode.RoleChanged) {
       this.sessionId = null;
       this.seq = 0;
     }
     this.handlers.status('reconnecting');
-    const delay = backoffDelay(this.attempt++, this.deps.random());
+    // What the account may see changed: a new session must replace the old one now, not after a
+    // back-off. Only the first time, though: a server that keeps closing gets the back-off.
+    const immediately = code === CloseCode.RoleChanged && this.attempt === 0;
+    const delay = immediately ? 0 : backoffDelay(this.attempt, this.deps.random());
+    this.attempt++;
     this.reconnect = this.deps.setTimeout(() => {
       this.reconnect = null;
       if (!this.stopped) this.open();

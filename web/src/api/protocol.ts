@@ -121,7 +121,12 @@ export interface VoiceStateUpdate {
   muted: boolean;
   deafened: boolean;
   speaking: boolean;
+  /** An admin muted them: their client sends nothing and cannot unmute (absent when false). */
+  server_muted?: boolean;
 }
+
+/** Why the server took this connection out of voice (`voice_disconnected`). */
+export type VoiceDisconnectReason = 'moderator' | 'timed_out' | 'voice_disabled';
 
 export interface Ready {
   session_id: string;
@@ -129,6 +134,8 @@ export interface Ready {
   channels: Channel[];
   online_user_ids: Id[];
   voice_states?: VoiceStateUpdate[];
+  /** When an admin's timeout of this user ends (unix ms); present only while one runs. */
+  timeout_until?: number;
 }
 
 export interface TypingStart {
@@ -173,7 +180,9 @@ export type GatewayEvent =
   | { t: 'voice_signal'; d: { from: Id; signal: unknown } }
   | { t: 'voice_session_replaced'; d: { channel_id: Id } }
   /** An admin took this connection out of voice, timed its user out, or turned voice off. */
-  | { t: 'voice_disconnected'; d: { channel_id: Id; reason: 'moderator' | 'timed_out' | 'voice_disabled' } };
+  | { t: 'voice_disconnected'; d: { channel_id: Id; reason: VoiceDisconnectReason } }
+  /** An admin timed this user out (`until`, unix ms) or lifted the timeout (`null`). */
+  | { t: 'timeout_update'; d: { until: number | null } };
 
 /** Any frame the server sends. */
 export interface ServerFrame {
@@ -192,6 +201,7 @@ export const CloseCode = {
   SessionEnded: 4011,
   TooManySessions: 4012,
   AccountDisabled: 4013,
+  RoleChanged: 4014,
   RateLimited: 4029,
 } as const;
 

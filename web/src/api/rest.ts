@@ -201,6 +201,11 @@ export class Api {
     return this.request('POST', '/admin/voice/disconnect', { user_id: userId });
   }
 
+  /** Server-mutes someone (`muted`), or lifts it: their client stops sending and cannot unmute. */
+  serverMute(userId: Id, muted: boolean): Promise<void> {
+    return this.request('POST', '/admin/voice/mute', { user_id: userId, muted });
+  }
+
   /** Newest first; `before` (an entry id) pages back. */
   auditLog(before?: Id, limit = 50): Promise<AuditEntry[]> {
     const query = new URLSearchParams({ limit: String(limit) });

@@ -246,6 +246,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
     case 'voice_signal':
     case 'voice_session_replaced':
     case 'voice_disconnected':
+    case 'timeout_update':
       return state;
     case 'users_loaded':
       return { ...state, users: Object.fromEntries(action.d.map((u) => [u.id, u])) };

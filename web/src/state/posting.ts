@@ -8,8 +8,8 @@ import { formatTimestamp } from '../time';
 
 /** What the server said about this user's posting, beyond what the channel itself says. */
 export interface PostingLimits {
-  /** When an admin's timeout of this user ends (unix ms), learnt from a refusal; `Infinity`
-   * when the server did not say; `null` when no timeout is known. */
+  /** When an admin's timeout of this user ends (unix ms), as `ready` and `timeout_update` say
+   * (or a refusal); `Infinity` when the server did not say; `null` when no timeout is known. */
   timedOutUntil: number | null;
   /** Per channel, when slow mode lets this user post again (unix ms). */
   slowmodeUntil: Record<Id, number>;
@@ -70,6 +70,25 @@ export function limitsAfterRefusal(limits: PostingLimits, channelId: Id, error: 
     return { ...limits, slowmodeUntil: { ...limits.slowmodeUntil, [channelId]: now + (error.retryAfterMs ?? 1000) } };
   }
   return limits;
+}
+
+/** The limits once the server said whether a timeout runs (`timeout_update`, or `ready`'s
+ * `timeout_until`): its end in unix ms, or null when none runs. The server's word replaces
+ * whatever a refusal taught. */
+export function limitsWithTimeout(limits: PostingLimits, until: number | null): PostingLimits {
+  return limits.timedOutUntil === until ? limits : { ...limits, timedOutUntil: until };
+}
+
+/** The longest wait one browser timer takes (2^31 - 1 ms, about 24.8 days; a timeout may last 28). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** How long until a running timeout ends, for the timer that reopens the composer then:
+ * null when there is nothing to wait for (none runs, or its end is unknown), at most
+ * MAX_TIMER_MS (the timer then checks again), 0 when it is over. */
+export function timeoutWait(limits: PostingLimits, now: number): number | null {
+  const until = limits.timedOutUntil;
+  if (until === null || !Number.isFinite(until)) return null;
+  return Math.min(MAX_TIMER_MS, Math.max(0, until - now));
 }
 
 /** The limits after the gateway refused a `typing` op: it says `timed_out` as posting does. */

@@ -1,13 +1,13 @@
 // The app's live state as signals, and the actions the screens call. Gateway events go through
 // the pure reducer in chat.ts; this module adds the effects (REST calls, timers, the gateway).
 
-import { computed, signal } from '@preact/signals';
+import { computed, effect, signal } from '@preact/signals';
 import { Api, ApiError } from '../api/rest';
 import { GatewayClient, GatewayError, gatewayUrl, type GatewayStatus } from '../api/gateway';
 import type { ChannelChange, ChannelKind, GatewayEvent, Id, Message, User } from '../api/protocol';
 import { emptyChat, nextToSend, reduce, type Action } from './chat';
 import { newNonce, Outbox } from './outbox';
-import { limitsAfterPost, limitsAfterRefusal, limitsAfterTypingRefused, noLimits } from './posting';
+import { limitsAfterPost, limitsAfterRefusal, limitsAfterTypingRefused, limitsWithTimeout, noLimits, timeoutWait } from './posting';
 import { VoiceEngine, type VoiceView } from '../voice/engine';
 
 /** Messages per history page. */
@@ -26,6 +26,30 @@ export const account = signal<User | null | undefined>(undefined);
 export const loadingOlder = signal(false);
 /** A timeout or slow-mode wait the server told this user about (see posting.ts). */
 export const postingLimits = signal(noLimits);
+
+let timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Opens the composer again the moment a timeout runs out: the server announces an admin
+ * ending it early (`timeout_update`), not its natural end. */
+function armTimeoutEnd(): void {
+  if (timeoutTimer !== null) clearTimeout(timeoutTimer);
+  const wait = timeoutWait(postingLimits.peek(), Date.now());
+  timeoutTimer =
+    wait === null
+      ? null
+      : setTimeout(() => {
+          timeoutTimer = null;
+          const limits = postingLimits.peek();
+          // A wait longer than a timer takes is done in steps.
+          if (limits.timedOutUntil !== null && limits.timedOutUntil <= Date.now()) postingLimits.value = limitsWithTimeout(limits, null);
+          else armTimeoutEnd();
+        }, wait);
+}
+
+effect(() => {
+  void postingLimits.value.timedOutUntil;
+  armTimeoutEnd();
+});
 /** An admin disabled the account while it was open here: the app says so instead of the chat. */
 export const accountDisabled = signal(false);
 
@@ -105,9 +129,13 @@ function onEvent(event: GatewayEvent): void {
   dispatch(event);
   voiceEngine.handleEvent(event.t, event.d as unknown as Record<string, unknown>);
   if (event.t === 'presence_update' && !chat.value.users[event.d.user_id]) refreshUsers();
+  // The composer closes and opens as an admin times this user out or lifts it, before any post.
+  if (event.t === 'timeout_update') postingLimits.value = limitsWithTimeout(postingLimits.value, event.d.until);
   if (event.t === 'ready') {
-    // A fresh session (first connect, or resume refused): anything may have been missed.
+    // A fresh session (first connect, resume refused, or new rights after a role change):
+    // anything may have been missed, and `ready` says whether a timeout runs.
     account.value = event.d.user;
+    postingLimits.value = limitsWithTimeout(postingLimits.value, event.d.timeout_until ?? null);
     refreshUsers();
     const current = chat.value.current;
     if (current) void loadLatest(current).catch(() => {});
@@ -224,23 +252,13 @@ export function typing(channelId: Id): void {
   void sendTyping(channelId);
 }
 
-/** The `typing` op, which the server refuses with `timed_out` during a timeout: so the composer
- * learns of a timeout as soon as its user starts typing, not only when a post is refused. */
-async function sendTyping(channelId: Id): Promise<boolean> {
+/** The `typing` op, which the server refuses with `timed_out` during a timeout: a refusal
+ * closes the composer too, should the `timeout_update` have been missed. */
+async function sendTyping(channelId: Id): Promise<void> {
   try {
     await gateway?.request('typing', { channel_id: channelId });
-    return true;
   } catch (error) {
     if (error instanceof GatewayError) postingLimits.value = limitsAfterTypingRefused(postingLimits.value, error.code, error.message);
-    return false;
-  }
-}
-
-/** Asks the server again whether the user's timeout still runs (an admin may have ended it
- * early, which the server does not announce): a `typing` op it accepts means it is over. */
-export async function checkTimeout(channelId: Id): Promise<void> {
-  if (connection.value !== 'connected' || (await sendTyping(channelId))) {
-    postingLimits.value = { ...postingLimits.value, timedOutUntil: null };
   }
 }
 

@@ -11,7 +11,6 @@ import {
   account,
   ApiError,
   chat,
-  checkTimeout,
   currentChannel,
   discardSend,
   edit,
@@ -252,8 +251,8 @@ function TypingLine(props: { channelId: string }) {
   );
 }
 
-/** Re-renders every half second while `ticking`, so countdowns count and a limit that ran out
- * lets go by itself. */
+/** Re-renders every half second while `ticking`, so slow mode's countdown counts and lets go by
+ * itself (a timeout's end comes from the store, which clears it then). */
 function useTicking(ticking: boolean): void {
   const [, setTick] = useState(0);
   useEffect(() => {
@@ -269,7 +268,7 @@ function Composer(props: { channel: Channel }) {
   const box = useRef<HTMLTextAreaElement>(null);
   const limits = postingLimits.value;
   const now = Date.now();
-  useTicking(limits.timedOutUntil !== null || (limits.slowmodeUntil[channel.id] ?? 0) > now);
+  useTicking((limits.slowmodeUntil[channel.id] ?? 0) > now);
   const rules = composerState({ channel, admin: !!account.value?.admin, limits, now });
   const label = `Message #${channel.name}`;
 
@@ -290,11 +289,6 @@ function Composer(props: { channel: Channel }) {
       {rules.notice ? (
         <p class={`composer-notice ${rules.limit}`} role="status" data-limit={rules.limit}>
           <span>{rules.notice}</span>
-          {rules.limit === 'timed_out' && (
-            <button type="button" class="ghost small" onClick={() => void checkTimeout(channel.id)}>
-              Check again
-            </button>
-          )}
         </p>
       ) : (
         rules.hint && <p class="composer-hint">{rules.hint}</p>

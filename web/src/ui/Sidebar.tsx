@@ -79,7 +79,8 @@ export function Sidebar() {
   );
 }
 
-/** Who is in a voice channel, with mute, deafen, speaking and connection quality. */
+/** Who is in a voice channel, with mute, deafen, an admin's server mute, speaking and
+ * connection quality. */
 function VoiceParticipants(props: { channelId: string }) {
   const state = chat.value;
   const view = voiceView.value;
@@ -95,7 +96,12 @@ function VoiceParticipants(props: { channelId: string }) {
               {(state.users[v.user_id]?.username ?? '?').slice(0, 1).toUpperCase()}
             </span>
             <span class="name">{state.users[v.user_id]?.username ?? 'someone'}</span>
-            {v.deafened ? <span class="flag">deafened</span> : v.muted && <span class="flag">muted</span>}
+            {v.server_muted && (
+              <span class="flag server-muted" title="An admin muted them">
+                server muted
+              </span>
+            )}
+            {v.deafened ? <span class="flag">deafened</span> : v.muted && !v.server_muted && <span class="flag">muted</span>}
             {quality && (
               <small class={`quality ${quality.state}`} title={`Connection: ${quality.state}${quality.lossPct !== null ? `, ${quality.lossPct}% loss` : ''}`}>
                 {quality.rttMs !== null ? `${quality.rttMs} ms` : quality.state}

@@ -1,15 +1,16 @@
 // The voice bar: a coloured dot and label from the real peer connections (or why this page
-// cannot use voice at all), who cannot be reached, the path and round trip, mute/deafen/leave,
-// "Move here" after a refused join, and voice settings.
+// cannot use voice at all), who cannot be reached, the path and round trip, mute/deafen/leave
+// (no unmute while an admin holds a server mute), "Move here" after a refused join, and voice
+// settings; in its place, why an admin ended the call.
 
 import { useEffect, useState } from 'preact/hooks';
-import { codeSpans, phaseLabel, unreachableNote } from '../voice/status';
+import { codeSpans, phaseLabel, SERVER_MUTED_NOTE, unreachableNote } from '../voice/status';
 import { chat, voiceEngine, voiceView } from '../state/store';
 
 export function VoiceBar() {
   const view = voiceView.value;
   const [settings, setSettings] = useState(false);
-  if (view.phase === 'idle') return null;
+  if (view.phase === 'idle') return view.notice ? <VoiceEndedNotice text={view.notice} /> : null;
   const channel = chat.value.channels.find((c) => c.id === view.channelId);
   const label = phaseLabel(view.phase, channel?.name ?? '', view.disconnection);
   const colour = view.phase === 'connected' ? 'green' : view.phase === 'disconnected' ? 'red' : 'yellow';
@@ -33,6 +34,11 @@ export function VoiceBar() {
         </small>
       )}
       {view.degraded && <small class="voice-warning">TURN relay unavailable: calls behind strict networks may fail.</small>}
+      {view.serverMuted && view.phase !== 'disconnected' && (
+        <small class="voice-warning" id="server-muted-note">
+          {SERVER_MUTED_NOTE}
+        </small>
+      )}
       <div class="voice-actions">
         {view.disconnection?.canMoveHere && (
           <button type="button" class="primary small" onClick={() => void voiceEngine.moveHere()}>
@@ -45,9 +51,15 @@ export function VoiceBar() {
           </button>
         ) : (
           <>
-            <button type="button" class="ghost" aria-pressed={view.muted} aria-label={view.muted ? 'Unmute' : 'Mute'} onClick={() => voiceEngine.setMuted(!view.muted)}>
-              {view.muted ? 'Unmute' : 'Mute'}
-            </button>
+            {view.serverMuted ? (
+              <button type="button" class="ghost" aria-pressed="true" aria-label="Server muted" aria-describedby="server-muted-note" title={SERVER_MUTED_NOTE} disabled>
+                Server muted
+              </button>
+            ) : (
+              <button type="button" class="ghost" aria-pressed={view.muted} aria-label={view.muted ? 'Unmute' : 'Mute'} onClick={() => voiceEngine.setMuted(!view.muted)}>
+                {view.muted ? 'Unmute' : 'Mute'}
+              </button>
+            )}
             <button type="button" class="ghost" aria-pressed={view.deafened} aria-label={view.deafened ? 'Undeafen' : 'Deafen'} onClick={() => voiceEngine.setDeafened(!view.deafened)}>
               {view.deafened ? 'Undeafen' : 'Deafen'}
             </button>
@@ -61,6 +73,24 @@ export function VoiceBar() {
         )}
       </div>
       {settings && view.phase !== 'disconnected' && <VoiceSettings />}
+    </section>
+  );
+}
+
+/** Why the server ended this page's call (an admin took it out of voice, timed it out or turned
+ * voice off), until dismissed or the next join. */
+function VoiceEndedNotice(props: { text: string }) {
+  return (
+    <section class="voice-bar voice-ended" role="alert" aria-label="Voice ended">
+      <div class="voice-status">
+        <span class="dot red" aria-hidden="true" />
+        <span class="voice-label">{props.text}</span>
+      </div>
+      <div class="voice-actions">
+        <button type="button" class="ghost" onClick={() => voiceEngine.dismiss()}>
+          Dismiss
+        </button>
+      </div>
     </section>
   );
 }

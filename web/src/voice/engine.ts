@@ -1,43 +1,19 @@
 // The voice engine: joins and leaves, one peer connection per participant (full mesh; the
-// newcomer offers, peer.ts negotiates), ICE restart on failure and marking peers that never
-// answer (the policies are in status.ts), credential refresh before expiry, push-to-talk, and
-// a view for the voice bar derived from the real connection states.
+// newcomer offers, peer.ts negotiates; what arrives while our join is in flight waits for it,
+// see joining.ts), ICE restart on failure and marking peers that never answer (the policies are
+// in status.ts), credential refresh before expiry, push-to-talk, an admin's server mute and
+// the end of a call an admin ended, and a view for the voice bar derived from the real
+// connection states (view.ts).
 
 import type { IceConfig, Id, JoinReply } from '../api/protocol';
+import { joinBacklog, type HeldVoiceEvent } from './joining';
 import { Microphone, openMicrophone, playRemote, routeToOutput } from './media';
 import { Peer, type PeerHost, type Signal } from './peer';
 import { loadPrefs, savePrefs, type VoicePrefs } from './prefs';
-import type { PeerQuality } from './stats';
-import {
-  decideIceRestart,
-  isPushToTalk,
-  isUnreachable,
-  SpeakingDetector,
-  transmitting,
-  voiceBlocker,
-  voicePhase,
-  type Disconnection,
-  type PeerView,
-  type VoicePhase,
-} from './status';
+import { decideIceRestart, isPushToTalk, isUnreachable, joinRefusal, SpeakingDetector, transmitting, voiceBlocker, voiceEndedText } from './status';
+import { deriveView, idleView, type VoiceView } from './view';
 
-/** Everything the voice bar renders. */
-export interface VoiceView {
-  phase: VoicePhase;
-  channelId: Id | null;
-  disconnection: Disconnection | null;
-  muted: boolean;
-  deafened: boolean;
-  speaking: boolean;
-  degraded: boolean;
-  path: 'relay' | 'direct' | null;
-  rttMs: number | null;
-  peers: Record<Id, PeerQuality>;
-  /** Participants who never answered our negotiation in time; the bar names them. */
-  unreachable: Id[];
-  mode: 'vad' | 'ptt';
-  pttKey: string;
-}
+export type { VoiceView } from './view';
 
 /** What the engine needs from the rest of the app. */
 export interface VoiceHost {
@@ -56,25 +32,17 @@ export class VoiceEngine {
   private speaking = new SpeakingDetector();
   private pttHeld = false;
   private gatewayUp = true;
-  /** Set once the microphone is open and the server confirmed the join; signals before that
-   * belong to an older session, and the bar says connecting until then. */
+  /** Set once the microphone is open and the server confirmed the join; the bar says
+   * connecting until then. */
   private joined = false;
+  /** Voice events that came while our `voice_join` was in flight, applied once it is
+   * confirmed (see joining.ts); null when no join is in flight. */
+  private held: HeldVoiceEvent[] | null = null;
+  /** Counts joins and call ends, so a join that something else overtook while it waited for
+   * the microphone or the server stops there. */
+  private attempt = 0;
   private prefs = loadPrefs();
-  private view: VoiceView = {
-    phase: 'idle',
-    channelId: null,
-    disconnection: null,
-    muted: false,
-    deafened: false,
-    speaking: false,
-    degraded: false,
-    path: null,
-    rttMs: null,
-    peers: {},
-    unreachable: [],
-    mode: this.prefs.mode,
-    pttKey: this.prefs.pttKey,
-  };
+  private view: VoiceView = idleView(this.prefs.mode, this.prefs.pttKey);
   private readonly peerHost: PeerHost = {
     signal: (peer, signal) => this.signal(peer.userId, signal),
     changed: () => this.emit(),
@@ -95,28 +63,7 @@ export class VoiceEngine {
   }
 
   private emit(patch: Partial<VoiceView> = {}): void {
-    const peers = [...this.peers.values()];
-    const views: PeerView[] = peers.map((p) => ({
-      connectionState: p.pc.connectionState,
-      relayRefused: p.relayRefused,
-      restarting: p.restarting,
-      unreachable: p.unreachable,
-    }));
-    const next = { ...this.view, ...patch };
-    const refused = views.some((v) => v.relayRefused);
-    const disconnection = next.disconnection ?? (refused ? { reason: 'the relay refused our credentials (401)' } : null);
-    const membership = next.channelId === null ? 'out' : this.joined ? 'joined' : 'joining';
-    const phase = voicePhase(membership, this.gatewayUp, views, disconnection);
-    const first = peers.find((p) => p.quality.path !== null);
-    this.view = {
-      ...next,
-      disconnection,
-      phase,
-      peers: Object.fromEntries(peers.map((p) => [p.userId, { ...p.quality, state: p.pc.connectionState }])),
-      unreachable: peers.filter((p) => p.unreachable).map((p) => p.userId),
-      path: first?.quality.path ?? null,
-      rttMs: first?.quality.rttMs ?? null,
-    };
+    this.view = deriveView({ ...this.view, ...patch }, [...this.peers.values()], this.joined, this.gatewayUp);
     this.host.changed(this.view);
   }
 
@@ -129,35 +76,42 @@ export class VoiceEngine {
       peerConnection: typeof RTCPeerConnection === 'function',
     });
     if (blocked) {
-      this.emit({ disconnection: blocked });
+      this.emit({ disconnection: blocked, notice: null });
       return;
     }
     this.microphone.wake();
-    if (this.view.channelId) await this.leave(false);
+    if (this.view.channelId) this.endCall();
+    const attempt = ++this.attempt;
     // Connecting until the microphone is open and the server has accepted the join.
-    this.emit({ channelId: channelId, disconnection: null });
+    this.emit({ channelId: channelId, disconnection: null, notice: null });
+    let stream: MediaStream;
     try {
-      this.microphone.stream = await openMicrophone(this.prefs.inputId);
+      stream = await openMicrophone(this.prefs.inputId);
     } catch {
-      this.emit({ channelId: null, disconnection: { reason: 'no microphone could be opened' } });
+      if (attempt === this.attempt) this.emit({ channelId: null, disconnection: { reason: 'no microphone could be opened' } });
       return;
     }
+    if (attempt !== this.attempt) {
+      for (const track of stream.getTracks()) track.stop();
+      return;
+    }
+    this.microphone.stream = stream;
+    this.held = [];
     let reply: JoinReply;
     try {
       reply = (await this.host.request('voice_join', { channel_id: channelId, takeover })) as JoinReply;
     } catch (error) {
+      if (attempt !== this.attempt) return;
+      this.held = null;
       this.stopMedia();
-      const code = (error as { code?: string }).code;
-      const reason =
-        code === 'already_in_channel'
-          ? 'You are in this channel in another tab'
-          : code === 'already_in_voice'
-            ? 'You are in another voice channel in another tab'
-            : ((error as Error).message ?? 'could not join');
-      this.emit({ channelId: null, disconnection: { reason, canMoveHere: code === 'already_in_channel' || code === 'already_in_voice' } });
+      this.emit({ channelId: null, disconnection: joinRefusal((error as { code?: string }).code, (error as Error).message) });
       this.pendingMoveChannel = channelId;
       return;
     }
+    // Overtaken by a leave (which told the server) or another join (which moves us there).
+    if (attempt !== this.attempt) return;
+    const held = this.held ?? [];
+    this.held = null;
     this.joined = true;
     this.applyIce(reply);
     this.startTick();
@@ -166,6 +120,11 @@ export class VoiceEngine {
       if (participant.user_id !== this.host.me()) this.peer(participant.user_id, true);
     }
     this.emit({ channelId, degraded: reply.ice_degraded });
+    const participants = reply.participants.map((p) => p.user_id);
+    for (const event of joinBacklog(held, channelId, participants)) {
+      if (event.t === 'voice_signal') void this.onSignal(event.from, event.signal);
+      else this.onStateUpdate(event.d);
+    }
   }
 
   /** The channel a refused join was for, so "Move here" can retry it with takeover. */
@@ -181,7 +140,16 @@ export class VoiceEngine {
   /** Leaves voice. */
   async leave(tellServer = true): Promise<void> {
     const wasIn = this.view.channelId !== null;
+    this.endCall();
+    if (tellServer && wasIn) await this.host.request('voice_leave', {}).catch(() => {});
+  }
+
+  /** Ends the call here and now: every peer connection closed, the microphone released, timers
+   * stopped, a join in flight abandoned, and the bar gone. */
+  private endCall(): void {
+    this.attempt++;
     this.joined = false;
+    this.held = null;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     this.peerSessions.clear();
@@ -190,14 +158,13 @@ export class VoiceEngine {
     if (this.tick) clearInterval(this.tick);
     this.refreshTimer = null;
     this.tick = null;
-    this.emit({ channelId: null, disconnection: null, speaking: false });
-    if (tellServer && wasIn) await this.host.request('voice_leave', {}).catch(() => {});
+    this.emit({ channelId: null, disconnection: null, speaking: false, serverMuted: false });
   }
 
-  /** Clears a shown disconnection without joining. */
+  /** Clears a shown disconnection or notice without joining. */
   dismiss(): void {
     this.pendingMoveChannel = null;
-    this.emit({ disconnection: null });
+    this.emit({ disconnection: null, notice: null });
   }
 
   setMuted(muted: boolean): void {
@@ -254,23 +221,35 @@ export class VoiceEngine {
 
   /** Gateway events that concern voice. */
   handleEvent(t: string, d: Record<string, unknown>): void {
-    if (t === 'voice_signal') void this.onSignal(d.from as Id, d.signal as Signal);
+    if (t === 'voice_signal') this.receiveSignal(d.from as Id, d.signal as Signal);
     else if (t === 'voice_state_update') this.onStateUpdate(d);
     else if (t === 'voice_session_replaced') {
-      void this.leave(false).then(() => {
-        this.pendingMoveChannel = d.channel_id as Id;
-        this.emit({ disconnection: { reason: 'You joined voice from another tab', canMoveHere: true } });
-      });
+      this.endCall();
+      this.pendingMoveChannel = d.channel_id as Id;
+      this.emit({ disconnection: { reason: 'You joined voice from another tab', canMoveHere: true } });
+    } else if (t === 'voice_disconnected') {
+      // An admin took us out, timed us out or turned voice off: the server already let go.
+      this.endCall();
+      this.emit({ notice: voiceEndedText(String(d.reason)) });
     } else if (t === 'ready' && this.view.channelId) {
       // A fresh gateway session: the server forgot this voice session, so join again.
       const channelId = this.view.channelId;
-      void this.leave(false).then(() => this.join(channelId));
+      this.endCall();
+      void this.join(channelId);
     }
   }
 
   private onStateUpdate(d: Record<string, unknown>): void {
     const userId = d.user_id as Id;
-    if (userId === this.host.me() || !this.joined) return;
+    if (userId === this.host.me()) {
+      this.onOwnState(d);
+      return;
+    }
+    if (this.held) {
+      this.held.push({ t: 'voice_state_update', d });
+      return;
+    }
+    if (!this.joined) return;
     const inMyChannel = d.channel_id === this.view.channelId;
     const known = this.peerSessions.get(userId);
     if (!inMyChannel || (known !== undefined && d.session_id !== known)) {
@@ -283,6 +262,16 @@ export class VoiceEngine {
       this.emit();
     }
     if (inMyChannel && typeof d.session_id === 'string') this.peerSessions.set(userId, d.session_id);
+  }
+
+  /** Our own state as the server announces it: whether an admin server-muted us. It may come
+   * before the join's reply (the server announces the join first), so it is applied at once. */
+  private onOwnState(d: Record<string, unknown>): void {
+    const serverMuted = d.channel_id !== null && d.server_muted === true;
+    if (serverMuted === this.view.serverMuted) return;
+    // The speaking ring goes out on the next level reading, which finds the microphone closed.
+    this.emit({ serverMuted });
+    this.applyTransmit();
   }
 
   /** The connection to a participant, made on first need: as the newcomer (`initiate`) or on
@@ -302,6 +291,13 @@ export class VoiceEngine {
     return peer;
   }
 
+  /** A signal from a participant: held while our join is in flight, dropped when we are not
+   * in voice (it belongs to a call that ended). */
+  private receiveSignal(from: Id, signal: Signal): void {
+    if (this.held) this.held.push({ t: 'voice_signal', from, signal });
+    else void this.onSignal(from, signal);
+  }
+
   private async onSignal(from: Id, signal: Signal): Promise<void> {
     if (!this.joined) return;
     await this.peer(from, false).receive(signal);
@@ -313,7 +309,8 @@ export class VoiceEngine {
 
   private async restart(peer: Peer): Promise<void> {
     await this.refreshIce().catch(() => {});
-    peer.restartIce(this.config);
+    // The call may have ended, or the peer been replaced, while the servers were fetched.
+    if (this.peers.get(peer.userId) === peer) await peer.restartIce(this.config);
   }
 
   private applyIce(ice: IceConfig): void {
@@ -332,13 +329,19 @@ export class VoiceEngine {
     this.emit({ degraded: ice.ice_degraded });
   }
 
+  /** Whether the microphone sends now: not while muted by the user or by an admin, deafened,
+   * or with push-to-talk released. */
+  private get live(): boolean {
+    return transmitting(this.prefs.mode, this.view.muted || this.view.serverMuted, this.view.deafened, this.pttHeld);
+  }
+
   private applyTransmit(): void {
-    this.microphone.setSending(transmitting(this.prefs.mode, this.view.muted, this.view.deafened, this.pttHeld));
+    this.microphone.setSending(this.live);
   }
 
   private sendState(): void {
     if (!this.view.channelId) return;
-    const speaking = this.view.speaking && transmitting(this.prefs.mode, this.view.muted, this.view.deafened, this.pttHeld);
+    const speaking = this.view.speaking && this.live;
     void this.host.request('voice_state', { muted: this.view.muted, deafened: this.view.deafened, speaking }).catch(() => {});
   }
 
@@ -374,7 +377,8 @@ export class VoiceEngine {
       changed ||= restartNow || restarting !== peer.restarting || unreachable !== peer.unreachable;
       peer.restarting = restarting;
       peer.unreachable = unreachable;
-      if (restartNow) {
+      // Without the gateway the restart's offer could not reach the peer; it waits for it.
+      if (restartNow && this.gatewayUp) {
         peer.startedAt = now;
         void this.restart(peer);
       }
@@ -385,7 +389,7 @@ export class VoiceEngine {
   private measureSpeaking(): void {
     const level = this.microphone.level();
     if (level === null) return;
-    const live = transmitting(this.prefs.mode, this.view.muted, this.view.deafened, this.pttHeld);
+    const live = this.live;
     if (!live) this.speaking.reset();
     const speaking = live && this.speaking.update(level, Date.now());
     if (speaking !== this.view.speaking) {

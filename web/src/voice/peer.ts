@@ -1,8 +1,9 @@
 // One participant's RTCPeerConnection and perfect negotiation on it: the smaller user id is
 // polite and yields when two offers collide, the other side ignores the colliding offer, and
-// candidates that arrive before the remote description wait for it. Also keeps what the
-// restart policy, the bar and the sidebar read: auth errors, gathered candidates, whether it
-// ever connected, quality.
+// candidates that arrive before the remote description wait for it. An ICE restart offers
+// even over an offer of ours that went unanswered too long. Also keeps what the restart policy,
+// the bar and the sidebar read: auth errors, gathered candidates, whether it ever connected,
+// quality.
 
 import { compareIds, type Id } from '../api/protocol';
 import { qualityFrom, type PacketCounts, type PeerQuality } from './stats';
@@ -12,6 +13,11 @@ export interface Signal {
   description?: RTCSessionDescriptionInit;
   candidate?: RTCIceCandidateInit | null;
 }
+
+/** How long an offer of ours may wait for its answer before an ICE restart offers over it; an
+ * answer slower than that is lost, not late. A restart within that time waits for the answer,
+ * after which the browser asks for the restart offer itself. */
+export const ANSWER_TIMEOUT_MS = 5_000;
 
 /** What a peer needs from the engine. */
 export interface PeerHost {
@@ -28,6 +34,8 @@ export class Peer {
   readonly polite: boolean;
   private makingOffer = false;
   private ignoreOffer = false;
+  /** When we last set an offer of ours (unix ms). */
+  private offeredAt = 0;
   private pendingCandidates: RTCIceCandidateInit[] = [];
   disconnectedAt: number | null = null;
   /** When this connection last started (or restarted) negotiating. */
@@ -55,17 +63,7 @@ export class Peer {
   ) {
     this.polite = compareIds(me, userId) < 0;
     const pc = (this.pc = new RTCPeerConnection(config));
-    pc.onnegotiationneeded = async () => {
-      try {
-        this.makingOffer = true;
-        await pc.setLocalDescription();
-        host.signal(this, { description: pc.localDescription?.toJSON() });
-      } catch {
-        // A newer negotiation superseded this one.
-      } finally {
-        this.makingOffer = false;
-      }
-    };
+    pc.onnegotiationneeded = () => void this.offer();
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.gatheredCandidates++;
       host.signal(this, { candidate: candidate ? candidate.toJSON() : null });
@@ -101,6 +99,21 @@ export class Peer {
     return this.authErrors > 0 && this.gatheringDone && this.gatheredCandidates === 0;
   }
 
+  /** Makes an offer and sends it: a fresh one in a stable state, or one that replaces our own
+   * unanswered offer (after `restartIce`, with new ICE credentials). */
+  private async offer(): Promise<void> {
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      if (this.pc.localDescription?.type === 'offer') this.offeredAt = Date.now();
+      this.host.signal(this, { description: this.pc.localDescription?.toJSON() });
+    } catch {
+      // A newer negotiation superseded this one.
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
   /** Applies a signal from this peer. */
   async receive(signal: Signal): Promise<void> {
     const pc = this.pc;
@@ -131,12 +144,18 @@ export class Peer {
     }
   }
 
-  /** Restarts ICE with fresh servers, counting candidates afresh so a refused relay shows. */
-  restartIce(config: RTCConfiguration): void {
+  /** Restarts ICE with fresh servers, counting candidates afresh so a refused relay shows. The
+   * browser asks for the restart offer (negotiationneeded) only from a stable state, which an
+   * offer of ours that was never answered (lost on the way, or to a peer that never answered)
+   * never reaches: after ANSWER_TIMEOUT_MS the restart offers over it itself, or it would send
+   * nothing at all. */
+  async restartIce(config: RTCConfiguration, now = Date.now()): Promise<void> {
     this.pc.setConfiguration(config);
     this.gatheredCandidates = 0;
     this.gatheringDone = false;
     this.pc.restartIce();
+    const unanswered = this.pc.signalingState === 'have-local-offer' && !this.makingOffer;
+    if (unanswered && now - this.offeredAt >= ANSWER_TIMEOUT_MS) await this.offer();
   }
 
   /** Reads the connection's statistics into `quality`. */

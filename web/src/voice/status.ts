@@ -1,8 +1,9 @@
 // Pure rules of the voice bar: whether this page can use voice at all (HTTPS), what the real
 // peer connections add up to, when a connection gets an ICE restart, when a peer counts as
 // unreachable, the transmit gate (mute, push-to-talk, voice activity), which key presses count
-// as push-to-talk, the speaking detector's hysteresis, who is shown as speaking, and the
-// label. Kept free of browser objects so they are unit-tested.
+// as push-to-talk, the speaking detector's hysteresis, who is shown as speaking, the label, and
+// what the page says when a join is refused or an admin ends the call. Kept free of browser
+// objects so they are unit-tested.
 
 /** What the voice bar shows. */
 export type VoicePhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -192,11 +193,45 @@ export class SpeakingDetector {
   }
 }
 
-/** Whether a participant is shown as speaking: someone muted or deafened never is, whatever
- * their client reported. */
-export function showsSpeaking(state: { muted: boolean; deafened: boolean; speaking: boolean }): boolean {
-  return state.speaking && !state.muted && !state.deafened;
+/** Whether a participant is shown as speaking: someone muted, deafened or muted by an admin
+ * never is, whatever their client reported. */
+export function showsSpeaking(state: { muted: boolean; deafened: boolean; speaking: boolean; server_muted?: boolean }): boolean {
+  return state.speaking && !state.muted && !state.deafened && !state.server_muted;
 }
+
+/** What the page says when the server took it out of voice (`voice_disconnected`). */
+export function voiceEndedText(reason: string): string {
+  switch (reason) {
+    case 'moderator':
+      return 'Disconnected by a moderator';
+    case 'timed_out':
+      return 'You were timed out';
+    case 'voice_disabled':
+      return 'An admin turned voice off';
+    default:
+      return 'An admin ended your call';
+  }
+}
+
+/** Why a `voice_join` was refused, for the bar: another tab holding the voice session offers
+ * "Move here"; the server's own sentence for anything it has no better words for. */
+export function joinRefusal(code: string | undefined, message: string | undefined): Disconnection {
+  switch (code) {
+    case 'already_in_channel':
+      return { reason: 'You are in this channel in another tab', canMoveHere: true };
+    case 'already_in_voice':
+      return { reason: 'You are in another voice channel in another tab', canMoveHere: true };
+    case 'voice_disabled':
+      return { reason: 'An admin turned voice off' };
+    case 'timed_out':
+      return { reason: 'You are timed out' };
+    default:
+      return { reason: message || 'could not join' };
+  }
+}
+
+/** What the mute button says while an admin holds the mute. */
+export const SERVER_MUTED_NOTE = 'An admin muted you. Only an admin can unmute you.';
 
 /** The label the bar shows for a phase; text between backticks is meant to be shown as code
  * (see `codeSpans`). */

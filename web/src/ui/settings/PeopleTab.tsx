@@ -1,7 +1,8 @@
 // Server settings, People: every account with its admin badge, ban and timeout; per person
 // promote or demote, ban (with a reason and how many hours of their messages to delete) or
-// unban, time out or remove the timeout, set a password, take them out of voice; and "Create
-// account". A refusal (say, demoting the last admin) shows the server's message on that row.
+// unban, time out or remove the timeout, set a password, take them out of voice or server-mute
+// them there (and lift it); and "Create account". A refusal (say, demoting the last admin) shows
+// the server's message on that row.
 
 import { useEffect, useState } from 'preact/hooks';
 import type { AdminUser } from '../../api/protocol';
@@ -111,6 +112,11 @@ export function PeopleTab() {
                   {inVoice[user.id] && (
                     <button type="button" class="ghost" onClick={() => void act(user, () => api.disconnectFromVoice(user.id))}>
                       Disconnect from voice
+                    </button>
+                  )}
+                  {inVoice[user.id] && (
+                    <button type="button" class="ghost" onClick={() => void act(user, () => api.serverMute(user.id, !inVoice[user.id].server_muted))}>
+                      {inVoice[user.id].server_muted ? 'Server unmute' : 'Server mute'}
                     </button>
                   )}
                 </div>
