@@ -1,5 +1,6 @@
 // HTTPS in a real browser that verifies it: a throwaway test CA that Chromium trusts through its
-// own NSS database, a server with a certificate for chat.test, two people who talk relay-only
+// own NSS database, a server with a certificate for chat.test, two people who chat over HTTP/2
+// (a cookie-authenticated POST must pass the origin check there too) and talk relay-only
 // through TURN over TLS on the HTTPS port (the one way through a network that lets only TLS to
 // that port out), and the voice bar's explanation on plain HTTP under a name that is not
 // localhost, where browsers give pages no microphone.
@@ -9,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchBrowser, mapHost, peerStats, register, Server, testCertificates, trustingHome, watchPeerConnections, withScreenshots } from './harness.mjs';
+import { launchBrowser, mapHost, messages, peerStats, register, say, Server, testCertificates, trustingHome, watchPeerConnections, withScreenshots } from './harness.mjs';
 
 const HOST = 'chat.test';
 
@@ -94,6 +95,11 @@ test('two people on HTTPS talk relay-only through TURN over TLS on the HTTPS por
         const amy = await person('amy');
         const bob = await person('bob');
         assert.deepEqual(await amy.evaluate(() => [location.protocol, window.isSecureContext]), ['https:', true]);
+
+        // A message posted with the session cookie over HTTP/2 reaches the other person.
+        assert.equal(await amy.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol), 'h2');
+        await say(amy, 'hello over https');
+        await messages(bob, 'hello over https').waitFor();
 
         await joinButton(amy, 'Lounge').click();
         await waitForBar(amy, 'Voice connected — Lounge');

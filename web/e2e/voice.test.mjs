@@ -1,5 +1,6 @@
 // Voice in real browsers with relay-only ICE, through the server's built-in relay and through
-// Debian's coturn on loopback: who connects, through which path, whether audio arrives,
+// Debian's coturn on loopback: who connects, through which path (the built-in relay hands the
+// audio between its own allocations, as its metrics count), whether audio arrives,
 // whether the voice bar tells the truth (also about a participant who never answers), and
 // whether the speaking ring follows the voice.
 
@@ -7,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { Coturn, launchBrowser, peerStats, register, Server, silentVoiceParticipant, watchPeerConnections, withScreenshots, writeTalkingWav } from './harness.mjs';
+import { Coturn, freeTcpPort, launchBrowser, peerStats, register, Server, silentVoiceParticipant, watchPeerConnections, withScreenshots, writeTalkingWav } from './harness.mjs';
 
 let browser;
 let coturn;
@@ -91,17 +92,30 @@ const phases = (page) => page.evaluate(() => window.__phases);
  * relay reaching its own relayed addresses. */
 const builtinRelay = { CROMULENT_TURN_PROVIDER: 'builtin', CROMULENT_VOICE_FORCE_RELAY: 'true' };
 
-for (const [relay, env] of [
-  ['the built-in relay', () => builtinRelay],
-  ['coturn', () => coturn.serverEnv()],
+/** The built-in relay's count of packets it handed from one of its allocations to another,
+ * scraped from the server's metrics listener on `port`. */
+async function internalDeliveries(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sample = /^cromulent_turn_internal_deliveries_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  assert.ok(sample, 'the metrics have cromulent_turn_internal_deliveries_total');
+  return Number(sample[1]);
+}
+
+for (const [relay, env, builtin] of [
+  ['the built-in relay', () => builtinRelay, true],
+  ['coturn', () => coturn.serverEnv(), false],
 ]) test(`three people talk through ${relay} and every voice bar shows connected, only once it is`, async () => {
-  const server = await Server.start(env());
+  // The built-in relay also serves metrics, to show that it relays the call between its own
+  // allocations, without a socket in between.
+  const metricsPort = builtin ? await freeTcpPort() : null;
+  const server = await Server.start({ ...env(), ...(builtin ? { CROMULENT_METRICS_LISTEN: `127.0.0.1:${metricsPort}` } : {}) });
   try {
     await withScreenshots(`voice-three-${relay.replaceAll(' ', '-')}`, async (pages) => {
       const amy = await person(server, 'amy', pages);
       const bob = await person(server, 'bob', pages);
       const carol = await person(server, 'carol', pages);
       for (const page of [amy, bob]) await recordPhases(page);
+      if (builtin) assert.equal(await internalDeliveries(metricsPort), 0, 'nothing relayed before the call');
 
       await joinButton(amy, 'Lounge').click();
       await waitForBar(amy, 'Voice connected — Lounge');
@@ -110,6 +124,7 @@ for (const [relay, env] of [
       await waitForBar(amy, 'Voice connected — Lounge');
       await assertRelayedAudio(amy, 1);
       await assertRelayedAudio(bob, 1);
+      if (builtin) assert.ok((await internalDeliveries(metricsPort)) > 0, 'the relay handed the audio between its own allocations');
       await bar(amy).getByText('via relay').waitFor();
       // While a join is under way the bar says connecting: amy, alone, is connected only once
       // the server accepted her join; bob only once his connection to amy is up.

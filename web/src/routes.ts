@@ -1,17 +1,22 @@
 // The pages the address bar can name: a channel (/channels/ID), a tab of the server settings
-// (/settings/TAB, admins only) and an invite link (/invite/CODE, which opens registration).
+// (/settings/TAB, admins only but for Test connection), an invite link (/invite/CODE, which
+// opens registration) and the connection test (/connection-test, before login too).
 // The server answers every such path with the app, so links and reloads land in the same place.
 
 import type { Id } from './api/protocol';
 
 /** The tabs of the server settings, in the order they are shown. */
-export const SETTINGS_TABS = ['people', 'invites', 'channels', 'audit', 'voice'] as const;
+export const SETTINGS_TABS = ['people', 'invites', 'channels', 'audit', 'voice', 'connection'] as const;
 export type SettingsTab = (typeof SETTINGS_TABS)[number];
+
+/** The one settings tab members get too. */
+export const MEMBER_SETTINGS_TABS: readonly SettingsTab[] = ['connection'];
 
 export type Route =
   | { page: 'chat'; channelId: Id | null }
   | { page: 'settings'; tab: SettingsTab }
-  | { page: 'invite'; code: string };
+  | { page: 'invite'; code: string }
+  | { page: 'connection-test' };
 
 /** What a path shows; anything unknown is the chat. */
 export function parseRoute(pathname: string): Route {
@@ -22,6 +27,7 @@ export function parseRoute(pathname: string): Route {
     const tab = SETTINGS_TABS.find((t) => t === settings[1]) ?? 'people';
     return { page: 'settings', tab };
   }
+  if (/^\/connection-test\/?$/.test(pathname)) return { page: 'connection-test' };
   const invite = /^\/invite\/([^/]+)\/?$/.exec(pathname);
   if (invite) {
     try {

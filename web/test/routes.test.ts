@@ -1,5 +1,5 @@
-// The paths the app understands: channels, the settings tabs, invite links; anything else is
-// the chat.
+// The paths the app understands: channels, the settings tabs, invite links, the connection
+// test; anything else is the chat.
 
 import { describe, expect, it } from 'vitest';
 import { channelPath, parseRoute, settingsPath } from '../src/routes';
@@ -13,6 +13,9 @@ describe('parseRoute', () => {
     expect(parseRoute('/settings/nonsense')).toEqual({ page: 'settings', tab: 'people' });
     expect(parseRoute('/invite/Ab3_x-9QzK1m')).toEqual({ page: 'invite', code: 'Ab3_x-9QzK1m' });
     expect(parseRoute('/invite/a%2Bb')).toEqual({ page: 'invite', code: 'a+b' });
+    expect(parseRoute('/settings/connection')).toEqual({ page: 'settings', tab: 'connection' });
+    expect(parseRoute('/connection-test')).toEqual({ page: 'connection-test' });
+    expect(parseRoute('/connection-test/')).toEqual({ page: 'connection-test' });
   });
 
   it('takes anything else for the chat', () => {

@@ -1,12 +1,15 @@
 // Top-level screens: a splash while the session is checked, the auth screen, the chat layout,
-// the server settings (admins only), or the notice that an admin disabled the account. The open
-// channel lives in the URL (/channels/ID) so reloads and links land in the same place.
+// the server settings (admins only, but members get its Test connection tab), the connection
+// test's own page (/connection-test, logged in or not), or the notice that an admin disabled
+// the account. The open channel lives in the URL (/channels/ID) so reloads and links land in
+// the same place.
 
 import { useEffect } from 'preact/hooks';
-import { channelPath, parseRoute } from '../routes';
+import { channelPath, MEMBER_SETTINGS_TABS, parseRoute } from '../routes';
 import { navigate, path, route } from '../state/navigation';
 import { account, accountDisabled, backToLogin, chat, connection, openChannel } from '../state/store';
 import { AuthScreen } from './AuthScreen';
+import { ConnectionTestPage } from './ConnectionTest';
 import { MemberList } from './MemberList';
 import { MessagePane } from './MessagePane';
 import { ServerSettings } from './settings/ServerSettings';
@@ -16,10 +19,11 @@ export function App() {
   const user = account.value;
   const where = route.value;
   if (accountDisabled.value) return <DisabledScreen />;
+  if (where.page === 'connection-test') return <ConnectionTestPage signedIn={!!user} />;
   if (user === undefined) return <div class="splash" aria-busy="true">Loading…</div>;
   if (user === null) return <AuthScreen invite={where.page === 'invite' ? where.code : null} />;
-  // Members never get the settings, whatever the address says: they see the chat.
-  if (where.page === 'settings' && user.admin) return <ServerSettings tab={where.tab} />;
+  // Members never get the admin settings, whatever the address says: they see the chat.
+  if (where.page === 'settings' && (user.admin || MEMBER_SETTINGS_TABS.includes(where.tab))) return <ServerSettings tab={where.tab} />;
   return <ChatLayout />;
 }
 

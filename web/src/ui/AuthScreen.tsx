@@ -1,7 +1,9 @@
 // Log in or register. Errors appear next to the field the server named, others above the form.
-// An invite link (/invite/CODE) opens the registration form with its code filled in.
+// An invite link (/invite/CODE) opens the registration form with its code filled in. A link
+// leads to the connection test, which works before registering.
 
 import { useState } from 'preact/hooks';
+import { navigate } from '../state/navigation';
 import { api, ApiError, connect } from '../state/store';
 
 type Mode = 'login' | 'register';
@@ -98,6 +100,17 @@ export function AuthScreen(props: { invite: string | null }) {
         <button class="primary" type="submit" disabled={busy}>
           {mode === 'login' ? 'Log in' : 'Create account'}
         </button>
+        <p class="auth-link">
+          <a
+            href="/connection-test"
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/connection-test');
+            }}
+          >
+            Test your connection
+          </a>
+        </p>
       </form>
     </main>
   );

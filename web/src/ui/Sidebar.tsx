@@ -1,5 +1,6 @@
 // Channel sidebar: Text and Voice sections, unread channels in bold, an admin's "create channel"
-// dialog and "Server settings" button, and the current user with a log-out button at the bottom.
+// dialog and "Server settings" button, and the current user with the connection test and a
+// log-out button at the bottom.
 
 import { useState } from 'preact/hooks';
 import type { ChannelKind } from '../api/protocol';
@@ -7,6 +8,7 @@ import { channelPath, settingsPath } from '../routes';
 import { navigate } from '../state/navigation';
 import { account, ApiError, chat, createChannel, logout, openChannel, voiceEngine, voiceView } from '../state/store';
 import { showsSpeaking } from '../voice/status';
+import { ConnectionTestButton } from './ConnectionTest';
 import { VoiceBar } from './VoiceBar';
 
 export function Sidebar() {
@@ -70,6 +72,7 @@ export function Sidebar() {
           <strong>{me?.username}</strong>
           {me?.admin && <small>admin</small>}
         </span>
+        <ConnectionTestButton />
         <button type="button" class="ghost" onClick={logout} aria-label="Log out">
           Log out
         </button>

@@ -1,11 +1,13 @@
 // The server settings, for admins: a full-screen page with tabs for people, invites and
 // registration, channels, the audit log, and voice and relay. Its address is /settings/TAB; Close or Escape goes
-// back to the open channel. The chat stays connected underneath.
+// back to the open channel. The chat stays connected underneath. Everyone, members too, gets
+// the Test connection tab (members only that one).
 
 import { useEffect } from 'preact/hooks';
-import { channelPath, SETTINGS_TABS, settingsPath, type SettingsTab } from '../../routes';
+import { channelPath, MEMBER_SETTINGS_TABS, SETTINGS_TABS, settingsPath, type SettingsTab } from '../../routes';
 import { navigate } from '../../state/navigation';
-import { chat } from '../../state/store';
+import { account, chat } from '../../state/store';
+import { ConnectionTest } from '../ConnectionTest';
 import { AuditTab } from './AuditTab';
 import { ChannelsTab } from './ChannelsTab';
 import { InvitesTab } from './InvitesTab';
@@ -18,6 +20,7 @@ const TAB_LABELS: Record<SettingsTab, string> = {
   channels: 'Channels',
   audit: 'Audit log',
   voice: 'Voice & relay',
+  connection: 'Test connection',
 };
 
 function close(): void {
@@ -27,6 +30,8 @@ function close(): void {
 
 export function ServerSettings(props: { tab: SettingsTab }) {
   const current = props.tab;
+  const admin = !!account.value?.admin;
+  const tabs = SETTINGS_TABS.filter((tab) => admin || MEMBER_SETTINGS_TABS.includes(tab));
   useEffect(() => {
     // Escape closes, unless a dialog inside took it first.
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && !e.defaultPrevented && !document.querySelector('.dialog') && close();
@@ -37,9 +42,9 @@ export function ServerSettings(props: { tab: SettingsTab }) {
   return (
     <div class="settings">
       <nav class="settings-nav" aria-label="Server settings">
-        <h1>Server settings</h1>
+        <h1>{admin ? 'Server settings' : 'Settings'}</h1>
         <div role="tablist" aria-orientation="vertical">
-          {SETTINGS_TABS.map((tab) => (
+          {tabs.map((tab) => (
             <button
               key={tab}
               type="button"
@@ -67,6 +72,7 @@ export function ServerSettings(props: { tab: SettingsTab }) {
           {current === 'channels' && <ChannelsTab />}
           {current === 'audit' && <AuditTab />}
           {current === 'voice' && <VoiceTab />}
+          {current === 'connection' && <ConnectionTest />}
         </div>
       </main>
     </div>
