@@ -99,8 +99,8 @@ fn the_byte_budgets_apply_and_what_exceeds_them_is_counted_as_dropped() {
 }
 
 #[test]
-fn a_relay_port_without_an_allocation_goes_nowhere() {
-    let mut relay = Harness::new();
+fn a_relay_port_without_an_allocation_on_the_public_ip_goes_nowhere() {
+    let mut relay = Harness::with(|c| c.public_ip = Some("203.0.113.9".parse().unwrap()));
     let ((amy, _), (ben, ben_relayed)) = pair(&mut relay);
     let vacant = SocketAddr::new(ben_relayed.ip(), ben_relayed.port() + 100);
     assert!(matches!(relay.send(amy.five, &send_indication(&vacant.to_string(), b"x")), Answer::Nothing));
@@ -109,6 +109,20 @@ fn a_relay_port_without_an_allocation_goes_nowhere() {
     assert!(matches!(relay.send(amy.five, &send_indication(&ben_relayed.to_string(), b"x")), Answer::Nothing));
     let counted = relay.counters.snapshot();
     assert_eq!((counted.dropped, counted.packets_to_peers, counted.internal_deliveries), (2, 0, 0));
+}
+
+#[test]
+fn a_local_port_in_the_relay_range_without_an_allocation_is_an_ordinary_peer() {
+    // The relay range overlaps the ephemeral ports: another program on this host may own it.
+    let mut relay = Harness::with(|c| c.peer_policy = cromulent_turn::peer_policy::PeerPolicy::new(Vec::new(), Vec::new(), true));
+    let ((amy, _), (_, ben_relayed)) = pair(&mut relay);
+    let neighbour = SocketAddr::new(ben_relayed.ip(), ben_relayed.port() + 100);
+    let permit = with_peer(&amy, CREATE_PERMISSION, &neighbour.to_string(), &[]);
+    assert_eq!(relay.send(amy.five, &permit).code(), None);
+    match relay.send(amy.five, &send_indication(&neighbour.to_string(), b"x")) {
+        Answer::Forward(_, to, _) => assert_eq!(to, neighbour),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -303,9 +303,6 @@ pub struct Relay<H> {
     by_client: HashMap<FiveTuple, AllocationId>,
     by_relayed: HashMap<SocketAddr, AllocationId>,
     relayed_by_port: HashMap<u16, SocketAddr>,
-    /// The local IPs relayed addresses are bound on, with how many: a packet to one of them
-    /// on a relay port that has no allocation goes nowhere.
-    relay_ips: HashMap<IpAddr, usize>,
     per_user: HashMap<String, usize>,
     /// Users an admin barred, until (unix seconds) every credential minted for them before
     /// has expired.
@@ -355,7 +352,6 @@ impl<H: Clone> Relay<H> {
             by_client: HashMap::default(),
             by_relayed: HashMap::default(),
             relayed_by_port: HashMap::default(),
-            relay_ips: HashMap::default(),
             per_user: HashMap::default(),
             barred: HashMap::default(),
             muted: Default::default(),
@@ -430,11 +426,12 @@ impl<H: Clone> Relay<H> {
         forward_to_peer(allocation, &self.counters, peer, destination, payload, muted, now)
     }
 
-    /// Whether `addr` is a port of this relay's range on one of its relay addresses with no
-    /// allocation behind it (which `by_relayed` would have found).
+    /// Whether `addr` is a port of this relay's range on its advertised `public_ip` with no
+    /// allocation behind it (which `by_relayed` would have found): sent out, it would only
+    /// travel to the router and back. On a local address the same port may belong to another
+    /// program (the range overlaps the ephemeral ports), so that one is left to the policy.
     fn is_vacant_relay_port(&self, addr: SocketAddr) -> bool {
-        let ours = self.config.public_ip == Some(addr.ip()) || self.relay_ips.contains_key(&addr.ip());
-        ours && self.config.relay_ports.contains(&addr.port())
+        self.config.public_ip == Some(addr.ip()) && self.config.relay_ports.contains(&addr.port())
     }
 
     fn handle_stun<'a>(&mut self, from: FiveTuple, data: &'a [u8], now: Now) -> ClientAction<'a, H> {
@@ -776,7 +773,6 @@ impl<H: Clone> Relay<H> {
         for relayed in allocation.relays() {
             self.by_relayed.insert(relayed, id);
             self.relayed_by_port.insert(relayed.port(), relayed);
-            *self.relay_ips.entry(relayed.ip()).or_insert(0) += 1;
         }
         let transaction = allocation.transaction;
         let reply = {
@@ -1117,12 +1113,6 @@ impl<H: Clone> Relay<H> {
             self.by_relayed.remove(&relayed);
             if self.relayed_by_port.get(&relayed.port()) == Some(&relayed) {
                 self.relayed_by_port.remove(&relayed.port());
-            }
-            if let Some(count) = self.relay_ips.get_mut(&relayed.ip()) {
-                *count -= 1;
-                if *count == 0 {
-                    self.relay_ips.remove(&relayed.ip());
-                }
             }
         }
         if let Some(count) = self.per_user.get_mut(&allocation.user) {
