@@ -30,6 +30,33 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// `POST /users/@me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password in use, proving it is the account's owner at the keyboard.
+    pub current_password: String,
+    /// The new one, as registration checks it.
+    pub new_password: String,
+}
+
+/// One place the caller is logged in (`GET /users/@me/sessions`); the token is never shown again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Session id, for ending it.
+    pub id: Id,
+    /// Whether this is the session making the request.
+    pub current: bool,
+    /// When it was opened (unix ms).
+    pub created_at: i64,
+    /// When it was last used (unix ms, to the minute).
+    pub last_used_at: i64,
+    /// The address it was opened from.
+    pub ip: String,
+    /// The browser or client that opened it.
+    pub user_agent: String,
+}
+
 /// Answer to register and login: a session token (shown once) and the account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthResponse {

@@ -12,7 +12,7 @@ use cromulent_proto::rest::{AuthResponse, LoginRequest, RegisterRequest};
 use super::{ApiError, DEVICE_COOKIE, Json, SESSION_COOKIE, cookie};
 use crate::app::AppState;
 use crate::domain::principal::Principal;
-use crate::service::NewSession;
+use crate::service::{NewSession, SessionOrigin};
 
 /// How long a device cookie lasts.
 const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 365 * 86_400;
@@ -34,13 +34,20 @@ fn with_cookie(status: StatusCode, session: NewSession) -> Response {
     response
 }
 
+/// Where a request comes from, as a session keeps it.
+pub(super) fn origin(peer: SocketAddr, headers: &HeaderMap) -> SessionOrigin {
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    SessionOrigin { ip: peer.ip(), user_agent }
+}
+
 /// `POST /auth/register` → 201 with a token.
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let session = state.chat.register(peer.ip(), &body).await?;
+    let session = state.chat.register(&origin(peer, &headers), &body).await?;
     tracing::info!(user = session.principal.user_id, admin = session.principal.admin, "account registered");
     Ok(with_cookie(StatusCode::CREATED, session))
 }
@@ -53,7 +60,7 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let device = cookie(&headers, DEVICE_COOKIE);
-    let session = state.chat.login(peer.ip(), &body.username, &body.password, device.as_deref()).await?;
+    let session = state.chat.login(&origin(peer, &headers), &body.username, &body.password, device.as_deref()).await?;
     Ok(with_cookie(StatusCode::OK, session))
 }
 

@@ -39,7 +39,7 @@ pub struct NewSession {
 
 /// Where a login attempt comes from, for its account budget.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Origin {
+pub(super) enum Origin {
     /// A browser that proved, with a device cookie, that it logged in to the account before.
     Device(String),
     /// Anything else, by client address.
@@ -67,11 +67,11 @@ impl LoginLimits {
         }
     }
 
-    fn check_ip(&self, ip: IpAddr) -> Result<()> {
+    pub(super) fn check_ip(&self, ip: IpAddr) -> Result<()> {
         self.per_ip.check_key(&ip).map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
     }
 
-    fn check_account(&self, account: &str, origin: Origin) -> Result<()> {
+    pub(super) fn check_account(&self, account: &str, origin: Origin) -> Result<()> {
         let limited = |not_until: governor::NotUntil<_>| rate_limited(not_until.wait_time_from(DefaultClock::default().now()));
         let proven = matches!(origin, Origin::Device(_));
         self.per_account_origin.check_key(&(account.to_owned(), origin)).map_err(limited)?;
@@ -103,6 +103,28 @@ impl UserRow {
     }
 }
 
+/// How finely a session's last use is kept.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
+/// Longest user agent kept with a session.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a login comes from: the client's address, and the `User-Agent` it sent.
+#[derive(Debug, Clone)]
+pub struct SessionOrigin {
+    /// The client's address (a reverse proxy's, behind one).
+    pub ip: IpAddr,
+    /// The `User-Agent` header as sent, if any.
+    pub user_agent: Option<String>,
+}
+
+impl SessionOrigin {
+    /// The user agent as kept: without control characters, at most 256 characters.
+    fn user_agent(&self) -> String {
+        self.user_agent.as_deref().unwrap_or("").chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect()
+    }
+}
+
 fn rate_limited(wait: std::time::Duration) -> Error {
     Error::RateLimited { retry_after_secs: wait.as_secs() + 1 }
 }
@@ -116,8 +138,8 @@ impl Chat {
     /// Creates an account from the registration form and logs it in. While registration is
     /// `invite`, `invite` must be a good code, and one of its uses is taken; while it is `open`
     /// a good code is counted and a bad one ignored.
-    pub async fn register(&self, ip: IpAddr, form: &RegisterRequest) -> Result<NewSession> {
-        self.limits.check_ip(ip)?;
+    pub async fn register(&self, origin: &SessionOrigin, form: &RegisterRequest) -> Result<NewSession> {
+        self.limits.check_ip(origin.ip)?;
         let username = Username::parse(&form.username)?;
         let password = Password::parse(&form.password)?;
         let email = form.email.as_deref().filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
@@ -144,7 +166,7 @@ impl Chat {
             }
         };
         let device_cookie = self.device_cookies().await?.issue(user.id);
-        self.start_session(user, device_cookie).await
+        self.start_session(user, device_cookie, origin).await
     }
 
     /// Creates an account; the first account ever is an admin whatever `admin` says.
@@ -189,16 +211,17 @@ impl Chat {
 
     /// Checks a username-or-email and password and opens a session. `device` is the device
     /// cookie the client sent, if any (see [`super::device`]).
-    pub async fn login(&self, ip: IpAddr, login: &str, password: &str, device: Option<&str>) -> Result<NewSession> {
+    pub async fn login(&self, origin: &SessionOrigin, login: &str, password: &str, device: Option<&str>) -> Result<NewSession> {
+        let ip = origin.ip;
         self.limits.check_ip(ip)?;
         let key = login.trim().to_lowercase();
         let plausible = !key.is_empty() && key.len() <= 254 && !key.contains('\0');
         let user = if plausible { self.store.get_user_by_login(&key).await? } else { None };
         let devices = self.device_cookies().await?;
         let proven = user.as_ref().zip(device).and_then(|(user, cookie)| devices.device_of(cookie, user.id));
-        let origin = proven.map_or(Origin::Address(ip), |device| Origin::Device(device.to_owned()));
+        let attempt = proven.map_or(Origin::Address(ip), |device| Origin::Device(device.to_owned()));
         // One budget per account, whether it is named by username or by email.
-        self.limits.check_account(&user.as_ref().map_or_else(|| key.clone(), |u| format!("#{}", u.id)), origin)?;
+        self.limits.check_account(&user.as_ref().map_or_else(|| key.clone(), |u| format!("#{}", u.id)), attempt)?;
         let hash = user.as_ref().map_or(DECOY_HASH.to_owned(), |u| u.password_hash.clone());
         let verified = self.verify_password(password.to_owned(), hash).await?;
         match user {
@@ -211,7 +234,7 @@ impl Chat {
                     (Some(_), Some(cookie)) => cookie.to_owned(),
                     _ => devices.issue(user.id),
                 };
-                self.start_session(user, device_cookie).await
+                self.start_session(user, device_cookie, origin).await
             }
             _ => Err(Error::InvalidCredentials),
         }
@@ -241,7 +264,12 @@ impl Chat {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::Unauthenticated);
         }
-        let row = self.store.get_session(&token_hash(token), now_ms()).await?.ok_or(Error::Unauthenticated)?;
+        let now = now_ms();
+        let row = self.store.get_session(&token_hash(token), now).await?.ok_or(Error::Unauthenticated)?;
+        // Kept to the minute: a write per request would cost more than the list is worth.
+        if now - row.last_used_at >= LAST_USED_RESOLUTION_MS {
+            self.store.touch_session(row.session_id, now).await?;
+        }
         Ok(Principal {
             user_id: row.user_id,
             username: row.username.clone(),
@@ -250,12 +278,13 @@ impl Chat {
         })
     }
 
-    async fn start_session(&self, user: UserRow, device_cookie: String) -> Result<NewSession> {
+    async fn start_session(&self, user: UserRow, device_cookie: String, origin: &SessionOrigin) -> Result<NewSession> {
         let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let now = now_ms();
         let ttl_ms = i64::from(self.auth.session_ttl_days) * 86_400_000;
         let session_id = self.next_id();
-        self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms).await?;
+        let (ip, agent) = (origin.ip.to_string(), origin.user_agent());
+        self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms, &ip, &agent).await?;
         let principal =
             Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), login_session_id: session_id };
         Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000, device_cookie })
@@ -265,7 +294,7 @@ impl Chat {
         self.hashing.hash(password.expose().to_owned()).await
     }
 
-    async fn verify_password(&self, password: String, hash: String) -> Result<bool> {
+    pub(super) async fn verify_password(&self, password: String, hash: String) -> Result<bool> {
         self.hashing.verify(password, hash).await
     }
 }

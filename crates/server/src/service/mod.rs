@@ -1,6 +1,7 @@
 //! Use cases of the chat: accounts, channels, messages, settings. Each checks who may do it,
 //! writes through the [`Store`] and tells connected clients through the [`Hub`].
 
+mod account;
 mod admin;
 mod auth;
 mod channels;
@@ -19,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cromulent_proto::ErrorCode;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-pub use auth::{LoginLimits, NewSession};
+pub use auth::{LoginLimits, NewSession, SessionOrigin};
 pub use messages::Posted;
 pub use voice::Voice;
 

@@ -21,7 +21,7 @@ pub use channels::{ChannelChange, ChannelRow, NewChannel};
 pub use invites::InviteRow;
 pub use messages::{MessageRow, NewMessage};
 pub use moderation::AuditRow;
-pub use sessions::SessionRow;
+pub use sessions::{SessionListRow, SessionRow};
 pub use users::{NewUser, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

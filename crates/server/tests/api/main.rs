@@ -2,6 +2,7 @@
 //! database when `CROMULENT_TEST_POSTGRES_URL` is set, driven by real HTTP and WebSocket clients.
 
 mod abuse;
+mod account;
 mod acme;
 mod admin;
 mod assets;
