@@ -89,6 +89,9 @@ test('against a relay that nobody answers, the TURN checks and the call fail wit
     await withScreenshots('connection-test-unreachable', async (pages) => {
       const context = await browser.newContext();
       const page = (pages.page = await context.newPage());
+      // An external relay's credentials go to logged-in people only (the built-in relay can
+      // restrict a stranger's test to itself; coturn cannot be told to).
+      await register(page, server.url, 'amy');
       await page.goto(`${server.url}/connection-test`);
 
       const checks = await runChecks(page);
@@ -132,6 +135,7 @@ test('a relay that refuses the server’s credentials is named as a misconfigure
   try {
     await withScreenshots('connection-test-wrong-secret', async (pages) => {
       const page = (pages.page = await (await browser.newContext()).newPage());
+      await register(page, server.url, 'amy');
       await page.goto(`${server.url}/connection-test`);
       const checks = await runChecks(page);
       assert.equal(checks['turn-udp'].status, 'fail');

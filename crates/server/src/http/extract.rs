@@ -102,3 +102,16 @@ impl FromRequestParts<AppState> for Principal {
         Ok(state.chat.authenticate(&token).await?)
     }
 }
+
+/// For routes open to everyone that do more for a logged-in caller: no token, or one that no
+/// longer works, is simply nobody.
+impl axum::extract::OptionalFromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        match <Principal as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(principal) => Ok(Some(principal)),
+            Err(_) => Ok(None),
+        }
+    }
+}

@@ -17,14 +17,15 @@ pub async fn ice_servers(State(state): State<AppState>, principal: Principal, he
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(state.chat.ice_servers(principal.user_id, &host).await))
 }
 
-/// `GET /connection-test`: ICE servers for testing this network against the server, without a
-/// session; never cached.
+/// `GET /connection-test`: ICE servers for testing this network against the server, with or
+/// without a session; never cached.
 pub async fn connection_test(
     State(state): State<AppState>,
+    principal: Option<Principal>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let host = state.request_host(&headers);
-    let servers = state.chat.probe_ice_servers(peer.ip(), &host).await?;
+    let servers = state.chat.probe_ice_servers(principal.as_ref(), peer.ip(), &host).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(servers)))
 }

@@ -97,10 +97,17 @@ impl Chat {
         }
     }
 
-    /// ICE servers for a connection test from `ip`, before or without login: credentials of a
-    /// throwaway negative id, which the built-in relay lets reach only its own relayed
-    /// addresses (the test calls itself through it). At most a few per address and minute.
-    pub async fn probe_ice_servers(&self, ip: std::net::IpAddr, host: &RequestHost) -> Result<IceServers> {
+    /// ICE servers for a connection test from `ip`. A logged-in caller gets what a call would
+    /// get. Before login, only the built-in relay hands out TURN credentials — of a throwaway
+    /// negative id, which it lets reach only its own relayed addresses (the test calls itself
+    /// through it); an external relay cannot be told to restrict them, so anonymous testers get
+    /// its STUN servers only. At most a few per address and minute.
+    pub async fn probe_ice_servers(
+        &self,
+        principal: Option<&super::Principal>,
+        ip: std::net::IpAddr,
+        host: &RequestHost,
+    ) -> Result<IceServers> {
         if !self.voice.enabled.load(Ordering::Relaxed) {
             return Err(refused(ErrorCode::VoiceDisabled, "Voice is turned off on this server."));
         }
@@ -110,8 +117,15 @@ impl Chat {
                 .as_secs()
                 + 1,
         })?;
+        if let Some(principal) = principal {
+            return Ok(self.ice_servers(principal.user_id, host).await);
+        }
         let probe = -i64::from(rand::random::<u32>().max(1));
-        Ok(self.ice_servers(probe, host).await)
+        let mut servers = self.ice_servers(probe, host).await;
+        if !self.voice.ice.is_builtin() {
+            servers.ice_servers.retain(|server| server.username.is_none());
+        }
+        Ok(servers)
     }
 
     /// People in voice now.

@@ -309,6 +309,11 @@ impl IceServersSource {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (Arc::from(provider), Arc::new(StunOnly::new(stun_urls)));
     }
 
+    /// Whether the built-in relay is the provider in use.
+    pub fn is_builtin(&self) -> bool {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).0.name() == "builtin"
+    }
+
     /// Servers for `user_id`, whether this is the degraded STUN-only fallback, and the name of
     /// the provider asked.
     pub async fn get(&self, user_id: i64, now_secs: i64, host: &RequestHost) -> (IceList, bool, &'static str) {

@@ -556,3 +556,23 @@ async fn a_connection_test_gets_credentials_before_login_that_only_call_through_
     };
     assert_eq!((refused.0, refused.1["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
 }
+
+#[tokio::test]
+async fn an_external_relays_credentials_go_to_logged_in_testers_only() {
+    let app = TestApp::spawn_with(|c| {
+        c.turn.provider = TurnProvider::Coturn;
+        c.turn.secret = "coturn-secret".into();
+        c.turn.urls = vec!["turn:127.0.0.1:3479?transport=udp".to_owned()];
+        c.turn.stun_urls = vec!["stun:127.0.0.1:3479".to_owned()];
+    })
+    .await;
+    let (status, anonymous) = app.call(Method::GET, "/connection-test", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let servers = anonymous["ice_servers"].as_array().unwrap();
+    assert!(!servers.is_empty() && servers.iter().all(|s| s["username"].is_null()), "STUN only before login: {anonymous}");
+    let amy = app.register("amy").await;
+    let (status, logged_in) = app.call(Method::GET, "/connection-test", Some(&amy.token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let turn = logged_in["ice_servers"].as_array().unwrap().iter().find(|s| s["username"].is_string()).unwrap().clone();
+    assert!(turn["username"].as_str().unwrap().ends_with(&format!(":{}", amy.id)), "the account's own credentials: {turn}");
+}
