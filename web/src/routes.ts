@@ -1,16 +1,16 @@
 // The pages the address bar can name: a channel (/channels/ID), a tab of the server settings
-// (/settings/TAB, admins only but for Test connection), an invite link (/invite/CODE, which
+// (/settings/TAB, admins only but for Test connection and My account), an invite link (/invite/CODE, which
 // opens registration) and the connection test (/connection-test, before login too).
 // The server answers every such path with the app, so links and reloads land in the same place.
 
 import type { Id } from './api/protocol';
 
 /** The tabs of the server settings, in the order they are shown. */
-export const SETTINGS_TABS = ['people', 'invites', 'channels', 'audit', 'voice', 'connection'] as const;
+export const SETTINGS_TABS = ['people', 'invites', 'channels', 'audit', 'voice', 'connection', 'account'] as const;
 export type SettingsTab = (typeof SETTINGS_TABS)[number];
 
-/** The one settings tab members get too. */
-export const MEMBER_SETTINGS_TABS: readonly SettingsTab[] = ['connection'];
+/** The settings tabs members get too (everyone logged in has them). */
+export const MEMBER_SETTINGS_TABS: readonly SettingsTab[] = ['connection', 'account'];
 
 export type Route =
   | { page: 'chat'; channelId: Id | null }

@@ -1,6 +1,6 @@
 // The gateway client against a scripted socket: identify, heartbeat, resume after a drop,
 // duplicates skipped, refused resume falling back to identify, auth failure, a disabled
-// account, a changed role that identifies afresh at once, backoff.
+// account, a changed role or an ended login session that identifies afresh at once, backoff.
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GatewayClient, type GatewayDeps, type GatewayStatus, type SocketLike } from '../src/api/gateway';
@@ -207,6 +207,34 @@ describe('GatewayClient', () => {
     sockets[0].drop(4014);
     runTimer(0);
     sockets[1].drop(4014);
+    expect(() => runTimer(0)).toThrow();
+    runTimer(750);
+    expect(sockets).toHaveLength(3);
+  });
+
+  it('identifies again at once when its login session ended (4011), and reports the dead cookie', () => {
+    sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    sockets[0].frame('ready', 1, ready());
+    sockets[0].drop(4011);
+    expect(authFailed).toBe(0);
+    // No back-off: the reconnect is due now, and it identifies rather than resumes.
+    runTimer(0);
+    sockets[1].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    expect(sockets[1].sent).toEqual([{ op: 'identify', d: {} }]);
+    // The server refuses the ended login: the app goes to the login screen.
+    sockets[1].drop(4004);
+    expect(authFailed).toBe(1);
+    expect(statuses.at(-1)).toBe('stopped');
+    expect(timers.filter((t) => !t.cleared)).toHaveLength(0);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('backs off when the server keeps closing with 4011 while the login stays valid', () => {
+    sockets[0].frame('hello', 0, { heartbeat_interval_ms: 1000 });
+    sockets[0].frame('ready', 1, ready());
+    sockets[0].drop(4011);
+    runTimer(0);
+    sockets[1].drop(4011);
     expect(() => runTimer(0)).toThrow();
     runTimer(750);
     expect(sockets).toHaveLength(3);

@@ -1,5 +1,5 @@
 // The REST client turns answers into values and failures into typed ApiErrors, and calls the
-// admin, invite and channel-rule routes as documented.
+// admin, invite, channel-rule and own-account routes as documented.
 
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, parseRetryAfter } from '../src/api/rest';
@@ -81,6 +81,23 @@ describe('Api', () => {
     expect(await seen[0].json()).toEqual({ disabled: true, reason: 'spam', delete_messages_hours: 1 });
     expect(await seen[1].json()).toEqual({ until: 1_800_000_000_000, reason: 'cool off' });
     expect(await seen[4].json()).toEqual({ write: 'admins', slowmode_secs: 30 });
+  });
+
+  it('calls the own-account routes with the documented methods, paths and bodies', async () => {
+    const seen: Request[] = [];
+    const api = new Api(answering(204, undefined, seen));
+    await api.changePassword('old secret', 'new secret 123');
+    await api.sessions();
+    await api.endSession('7531164806213009408');
+    await api.endOtherSessions();
+    const calls = seen.map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    expect(calls).toEqual([
+      'POST /api/v1/users/@me/password',
+      'GET /api/v1/users/@me/sessions',
+      'DELETE /api/v1/users/@me/sessions/7531164806213009408',
+      'DELETE /api/v1/users/@me/sessions',
+    ]);
+    expect(await seen[0].json()).toEqual({ current_password: 'old secret', new_password: 'new secret 123' });
   });
 
   it('raises the server error with its code and field', async () => {

@@ -14,6 +14,7 @@ describe('parseRoute', () => {
     expect(parseRoute('/invite/Ab3_x-9QzK1m')).toEqual({ page: 'invite', code: 'Ab3_x-9QzK1m' });
     expect(parseRoute('/invite/a%2Bb')).toEqual({ page: 'invite', code: 'a+b' });
     expect(parseRoute('/settings/connection')).toEqual({ page: 'settings', tab: 'connection' });
+    expect(parseRoute('/settings/account')).toEqual({ page: 'settings', tab: 'account' });
     expect(parseRoute('/connection-test')).toEqual({ page: 'connection-test' });
     expect(parseRoute('/connection-test/')).toEqual({ page: 'connection-test' });
   });

@@ -2,7 +2,9 @@
 // with backoff and `resume`, so no event is lost or applied twice (frames carry a sequence
 // number; anything at or below the last one seen is a duplicate and is skipped). When an admin
 // promotes or demotes the account (4014) it identifies afresh at once, so `ready` brings the new
-// rights.
+// rights. When its login session ends (4011: logged out elsewhere, a password change, a session
+// ended from another device) it identifies again at once too: the server refuses the dead
+// cookie with 4004, and the app shows the login screen.
 
 import { backoffDelay } from './backoff';
 import { CloseCode, type GatewayEvent, type ServerFrame } from './protocol';
@@ -235,9 +237,11 @@ export class GatewayClient {
       this.seq = 0;
     }
     this.handlers.status('reconnecting');
-    // What the account may see changed: a new session must replace the old one now, not after a
-    // back-off. Only the first time, though: a server that keeps closing gets the back-off.
-    const immediately = code === CloseCode.RoleChanged && this.attempt === 0;
+    // What the account may see changed, or its login may be gone: a new session must replace the
+    // old one now, not after a back-off (identify then either brings `ready` or is refused with
+    // 4004, which stops the client). Only the first time, though: a server that keeps closing
+    // gets the back-off.
+    const immediately = (code === CloseCode.RoleChanged || code === CloseCode.SessionEnded) && this.attempt === 0;
     const delay = immediately ? 0 : backoffDelay(this.attempt, this.deps.random());
     this.attempt++;
     this.reconnect = this.deps.setTimeout(() => {

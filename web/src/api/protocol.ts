@@ -8,6 +8,21 @@ export interface User {
   admin: boolean;
 }
 
+/** One place the account is logged in (`GET /users/@me/sessions`); tokens are never shown. */
+export interface LoginSession {
+  id: Id;
+  /** The session making the request: this browser. */
+  current: boolean;
+  /** Unix ms. */
+  created_at: number;
+  /** Unix ms, kept to the minute. */
+  last_used_at: number;
+  /** The address it was opened from (a reverse proxy's, behind one). */
+  ip: string;
+  /** What the client sent as its `User-Agent` (at most 256 characters; may be empty). */
+  user_agent: string;
+}
+
 export type ChannelKind = 'text' | 'voice';
 
 /** Who may post in a channel: `admins` makes it an announcement channel members only read. */

@@ -14,6 +14,7 @@ import type {
   IceTestResult,
   Id,
   Invite,
+  LoginSession,
   Message,
   ServerSettings,
   User,
@@ -111,6 +112,28 @@ export class Api {
 
   users(): Promise<User[]> {
     return this.request('GET', '/users');
+  }
+
+  // The caller's own account.
+
+  /** Changes the caller's password; every other session of the account ends, this one stays. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.request('POST', '/users/@me/password', { current_password: currentPassword, new_password: newPassword });
+  }
+
+  /** Where the account is logged in, most recently used first. */
+  sessions(): Promise<LoginSession[]> {
+    return this.request('GET', '/users/@me/sessions');
+  }
+
+  /** Logs out one of the account's sessions (its gateway connections close with 4011). */
+  endSession(sessionId: Id): Promise<void> {
+    return this.request('DELETE', `/users/@me/sessions/${sessionId}`);
+  }
+
+  /** Logs out every session of the account but this one. */
+  endOtherSessions(): Promise<void> {
+    return this.request('DELETE', '/users/@me/sessions');
   }
 
   createChannel(name: string, kind: ChannelKind, isPrivate: boolean): Promise<Channel> {

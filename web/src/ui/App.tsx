@@ -1,5 +1,5 @@
 // Top-level screens: a splash while the session is checked, the auth screen, the chat layout,
-// the server settings (admins only, but members get its Test connection tab), the connection
+// the server settings (admins only, but members get its Test connection and My account tabs), the connection
 // test's own page (/connection-test, logged in or not), or the notice that an admin disabled
 // the account. The open channel lives in the URL (/channels/ID) so reloads and links land in
 // the same place.

@@ -1,6 +1,6 @@
 // Channel sidebar: Text and Voice sections, unread channels in bold, an admin's "create channel"
-// dialog and "Server settings" button, and the current user with the connection test and a
-// log-out button at the bottom.
+// dialog and "Server settings" button, and the current user with the connection test, their
+// account settings and a log-out button at the bottom.
 
 import { useState } from 'preact/hooks';
 import type { ChannelKind } from '../api/protocol';
@@ -73,6 +73,9 @@ export function Sidebar() {
           {me?.admin && <small>admin</small>}
         </span>
         <ConnectionTestButton />
+        <button type="button" class="ghost icon-button" aria-label="My account" title="My account" onClick={() => navigate(settingsPath('account'))}>
+          <PersonIcon />
+        </button>
         <button type="button" class="ghost" onClick={logout} aria-label="Log out">
           Log out
         </button>
@@ -114,6 +117,14 @@ function VoiceParticipants(props: { channelId: string }) {
         );
       })}
     </ul>
+  );
+}
+
+function PersonIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+      <path fill="currentColor" d="M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.2-8 5v2h16v-2c0-2.8-3.6-5-8-5z" />
+    </svg>
   );
 }
 

@@ -1,13 +1,14 @@
 // The server settings, for admins: a full-screen page with tabs for people, invites and
 // registration, channels, the audit log, and voice and relay. Its address is /settings/TAB; Close or Escape goes
 // back to the open channel. The chat stays connected underneath. Everyone, members too, gets
-// the Test connection tab (members only that one).
+// the Test connection and My account tabs (members only those).
 
 import { useEffect } from 'preact/hooks';
 import { channelPath, MEMBER_SETTINGS_TABS, SETTINGS_TABS, settingsPath, type SettingsTab } from '../../routes';
 import { navigate } from '../../state/navigation';
 import { account, chat } from '../../state/store';
 import { ConnectionTest } from '../ConnectionTest';
+import { AccountTab } from './AccountTab';
 import { AuditTab } from './AuditTab';
 import { ChannelsTab } from './ChannelsTab';
 import { InvitesTab } from './InvitesTab';
@@ -21,6 +22,7 @@ const TAB_LABELS: Record<SettingsTab, string> = {
   audit: 'Audit log',
   voice: 'Voice & relay',
   connection: 'Test connection',
+  account: 'My account',
 };
 
 function close(): void {
@@ -73,6 +75,7 @@ export function ServerSettings(props: { tab: SettingsTab }) {
           {current === 'audit' && <AuditTab />}
           {current === 'voice' && <VoiceTab />}
           {current === 'connection' && <ConnectionTest />}
+          {current === 'account' && <AccountTab />}
         </div>
       </main>
     </div>
