@@ -7,7 +7,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cromulent_proto::rest::{RegisterRequest, Registration, User};
 use cromulent_proto::{ErrorCode, Id};
-use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
@@ -68,15 +67,14 @@ impl LoginLimits {
     }
 
     pub(super) fn check_ip(&self, ip: IpAddr) -> Result<()> {
-        self.per_ip.check_key(&ip).map_err(|not_until| rate_limited(not_until.wait_time_from(DefaultClock::default().now())))
+        self.per_ip.check_key(&ip).map_err(super::rate_limited)
     }
 
     pub(super) fn check_account(&self, account: &str, origin: Origin) -> Result<()> {
-        let limited = |not_until: governor::NotUntil<_>| rate_limited(not_until.wait_time_from(DefaultClock::default().now()));
         let proven = matches!(origin, Origin::Device(_));
-        self.per_account_origin.check_key(&(account.to_owned(), origin)).map_err(limited)?;
+        self.per_account_origin.check_key(&(account.to_owned(), origin)).map_err(super::rate_limited)?;
         if !proven {
-            self.per_account.check_key(&account.to_owned()).map_err(limited)?;
+            self.per_account.check_key(&account.to_owned()).map_err(super::rate_limited)?;
         }
         Ok(())
     }
@@ -123,10 +121,6 @@ impl SessionOrigin {
     fn user_agent(&self) -> String {
         self.user_agent.as_deref().unwrap_or("").chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect()
     }
-}
-
-fn rate_limited(wait: std::time::Duration) -> Error {
-    Error::RateLimited { retry_after_secs: wait.as_secs() + 1 }
 }
 
 /// Hex SHA-256 of a token: what the sessions table stores.

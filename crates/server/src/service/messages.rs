@@ -3,7 +3,6 @@
 use cromulent_proto::gateway::{MessageDelete, TypingStart};
 use cromulent_proto::rest::{Author, ChannelKind, Message, WriteAccess};
 use cromulent_proto::{ErrorCode, Id};
-use governor::clock::{Clock, DefaultClock};
 
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::domain::event::Event;
@@ -91,9 +90,7 @@ impl Chat {
         {
             return Ok(Posted { message: sent, created: false });
         }
-        self.messages.check_key(&principal.user_id).map_err(|not_until| Error::RateLimited {
-            retry_after_secs: not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1,
-        })?;
+        self.messages.check_key(&principal.user_id).map_err(super::rate_limited)?;
         let _access = self.locks.read(channel_id.0).await;
         let channel = self.text_channel(principal, channel_id).await?;
         if !principal.admin && channel.write_access() == WriteAccess::Admins {

@@ -318,6 +318,12 @@ impl Chat {
     }
 }
 
+/// `429 rate_limited` for a limiter's refusal, with the whole seconds until it allows again.
+fn rate_limited(not_until: governor::NotUntil<<governor::clock::DefaultClock as governor::clock::Clock>::Instant>) -> Error {
+    use governor::clock::{Clock, DefaultClock};
+    Error::RateLimited { retry_after_secs: not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1 }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)

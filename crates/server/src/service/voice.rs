@@ -111,12 +111,7 @@ impl Chat {
         if !self.voice.enabled.load(Ordering::Relaxed) {
             return Err(refused(ErrorCode::VoiceDisabled, "Voice is turned off on this server."));
         }
-        self.probes.check_key(&ip).map_err(|not_until| Error::RateLimited {
-            retry_after_secs: not_until
-                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
-                .as_secs()
-                + 1,
-        })?;
+        self.probes.check_key(&ip).map_err(super::rate_limited)?;
         if let Some(principal) = principal {
             return Ok(self.ice_servers(principal.user_id, host).await);
         }
