@@ -61,6 +61,8 @@ pub enum ErrorCode {
     Slowmode,
     /// Too many attempts; `Retry-After` says when to try again.
     RateLimited,
+    /// The account's email address is not confirmed yet, and this server requires it.
+    EmailNotVerified,
 
     // Input that breaks a rule.
     /// Not a valid username.
@@ -93,6 +95,14 @@ pub enum ErrorCode {
     EmailTaken,
     /// The channel name is taken.
     ChannelNameTaken,
+    /// Not a valid display name.
+    InvalidDisplayName,
+    /// A preference out of range (a push-to-talk key that is not a key code…).
+    InvalidPreference,
+    /// A password reset or confirmation link that is unknown, used or expired.
+    InvalidToken,
+    /// An avatar that is not a PNG, JPEG, GIF or WebP image that decodes within the limits.
+    UnsupportedImage,
 
     // Voice.
     /// Voice is turned off on this server.

@@ -202,6 +202,9 @@ pub struct Ready {
     /// When an admin's timeout of the caller ends (unix ms); absent when none runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_until: Option<i64>,
+    /// The caller's preferences, the same on every device.
+    #[serde(default)]
+    pub preferences: crate::rest::Preferences,
 }
 
 /// `timeout_update`, to the timed-out user's own sessions: an admin timed them out until

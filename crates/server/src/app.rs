@@ -57,6 +57,9 @@ pub enum AppError {
     /// Creating the data directory or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The `[smtp]` settings do not make a mail transport.
+    #[error("[smtp] settings: {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// What every request handler and gateway connection shares; cheap to clone.
@@ -115,7 +118,8 @@ impl AppState {
         let chat = Chat::new(store, hub, Arc::new(ids), config.auth.clone(), &config.chat, voice)
             .with_metrics(metrics)
             .with_audit_retention(config.admin.audit_retention_days)
-            .with_locked(config.locked.clone());
+            .with_locked(config.locked.clone())
+            .with_mailer(crate::mail::Mailer::from_config(&config.smtp)?);
         let (turn, builtin) = (config.turn.clone(), builtin_ice.clone());
         let factory = move |settings: &IceSettings| provider_from(&turn, builtin.clone(), settings);
         let chat = chat.with_ice_factory(Arc::new(factory), ice_settings_of(&config.turn));

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod heap;
 pub mod http;
 pub mod hub;
+pub mod mail;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -21,7 +21,7 @@ pub(super) async fn create(config: Config, name: &str, admin: bool, email: Optio
     }
     let password = Password::parse(password)?;
     let state = AppState::open(config).await?;
-    let user = state.chat.create_user(&username, &password, email.as_ref(), admin).await?;
+    let user = state.chat.create_user(&username, &password, email.as_ref(), admin, true).await?;
     println!("created user {} (id {}, admin: {})", user.username, user.id, user.admin());
     state.chat.store().close().await;
     Ok(())

@@ -13,7 +13,7 @@ pub struct Key {
 }
 
 /// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
-const SECTIONS: [&str; 9] = ["http", "tls", "admin", "metrics", "auth", "gateway", "chat", "voice", "turn"];
+const SECTIONS: [&str; 10] = ["http", "tls", "admin", "metrics", "auth", "gateway", "chat", "voice", "turn", "smtp"];
 
 /// Every key, in file order. A test checks this list against [`Config`] and the docs.
 pub const KEYS: &[Key] = &[
@@ -25,6 +25,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "http.max_body_bytes", about: "largest accepted request body in bytes" },
     Key { name: "http.allowed_origins", about: "extra origins allowed to use the gateway and session cookie" },
     Key { name: "http.redirect_listen", about: "with TLS: plain-HTTP address that redirects to HTTPS, e.g. 0.0.0.0:80" },
+    Key { name: "http.public_url", about: "address people open, e.g. https://chat.example.org; links in mail point there" },
     Key { name: "tls.cert", about: "PEM certificate chain for HTTPS; reloaded when it changes or on SIGHUP" },
     Key { name: "tls.key", about: "PEM private key for tls.cert" },
     Key { name: "tls.acme_domains", about: "get HTTPS certificates for these names by ACME (TLS-ALPN-01)" },
@@ -39,6 +40,7 @@ pub const KEYS: &[Key] = &[
         about: "login attempts per account per minute from all IPs; past it only proven devices log in",
     },
     Key { name: "auth.max_concurrent_hashes", about: "password hashes at once (19 MiB each); 0: one per core" },
+    Key { name: "auth.require_email_verification", about: "new accounts confirm their email by a mailed link (needs [smtp])" },
     Key { name: "gateway.heartbeat_interval_ms", about: "heartbeat interval; two silent intervals close a connection" },
     Key { name: "gateway.resume_window_ms", about: "how long a dropped session stays resumable (and online)" },
     Key { name: "gateway.replay_frames", about: "frames kept per session for resume" },
@@ -83,6 +85,12 @@ pub const KEYS: &[Key] = &[
     Key { name: "turn.credential_ttl_secs", about: "lifetime of minted TURN credentials" },
     Key { name: "turn.metered_api_url", about: "Metered API base URL" },
     Key { name: "turn.metered_api_key", about: "Metered credential API key" },
+    Key { name: "smtp.host", about: "mail server for password reset and address confirmation; empty: no mail" },
+    Key { name: "smtp.port", about: "mail server port; 0: 587 for starttls, 465 for tls, 25 for none" },
+    Key { name: "smtp.username", about: "login at the mail server, if it wants one" },
+    Key { name: "smtp.password", about: "password for smtp.username" },
+    Key { name: "smtp.from", about: "sender, e.g. \"Chat <chat@example.org>\"" },
+    Key { name: "smtp.tls", about: "\"starttls\", \"tls\" or \"none\" (a relay on this machine or network only)" },
 ];
 
 /// The environment variable that sets a dotted key.

@@ -52,6 +52,8 @@ pub struct Config {
     pub voice: VoiceConfig,
     /// STUN/TURN settings for voice.
     pub turn: TurnConfig,
+    /// Outgoing mail (password reset, address confirmation).
+    pub smtp: SmtpConfig,
     /// Keys admins may otherwise change at run time that a file, variable or flag set, with
     /// where: those win over the database and show as read-only.
     #[serde(skip)]
@@ -145,6 +147,9 @@ pub struct HttpConfig {
     /// `0.0.0.0:80`); written `""` for none.
     #[serde(with = "turn::blank_is_none")]
     pub redirect_listen: Option<SocketAddr>,
+    /// The address people open the server at, e.g. `https://chat.example.org`: links in mail
+    /// point there. Empty: the first ACME name, else the host the request came to.
+    pub public_url: String,
 }
 
 /// `[auth]`.
@@ -162,6 +167,68 @@ pub struct AuthConfig {
     pub attempts_per_account_from_anywhere_per_minute: u32,
     /// Password hashes computed at once (each holds 19 MiB while it runs); 0 means one per core.
     pub max_concurrent_hashes: u32,
+    /// New accounts need an email address and must follow a mailed link before they log in.
+    pub require_email_verification: bool,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine or network.
+    None,
+}
+
+/// `[smtp]`: outgoing mail; off while `host` is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// The mail server's host name; empty turns mail off.
+    pub host: String,
+    /// Its port; 0 means the usual one for `tls` (587, 465 or 25).
+    pub port: u16,
+    /// Login name, when the mail server wants one.
+    pub username: String,
+    /// Password for `username`.
+    pub password: Secret,
+    /// The sender, e.g. `Cromulent <chat@example.org>`.
+    pub from: String,
+    /// `starttls`, `tls` or `none`.
+    pub tls: SmtpTls,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 0,
+            username: String::new(),
+            password: Secret::default(),
+            from: String::new(),
+            tls: SmtpTls::Starttls,
+        }
+    }
+}
+
+impl SmtpConfig {
+    /// Whether mail is configured.
+    pub fn enabled(&self) -> bool {
+        !self.host.is_empty()
+    }
+
+    /// The port in effect.
+    pub fn port(&self) -> u16 {
+        match (self.port, self.tls) {
+            (0, SmtpTls::Starttls) => 587,
+            (0, SmtpTls::Tls) => 465,
+            (0, SmtpTls::None) => 25,
+            (port, _) => port,
+        }
+    }
 }
 
 /// `[admin]`.
@@ -246,6 +313,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             voice: VoiceConfig::default(),
             turn: TurnConfig::default(),
+            smtp: SmtpConfig::default(),
             locked: Default::default(),
         }
     }
@@ -253,7 +321,7 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { max_body_bytes: 64 * 1024, allowed_origins: Vec::new(), redirect_listen: None }
+        HttpConfig { max_body_bytes: 64 * 1024, allowed_origins: Vec::new(), redirect_listen: None, public_url: String::new() }
     }
 }
 
@@ -265,6 +333,7 @@ impl Default for AuthConfig {
             attempts_per_account_per_minute: 10,
             attempts_per_account_from_anywhere_per_minute: 30,
             max_concurrent_hashes: 0,
+            require_email_verification: false,
         }
     }
 }
@@ -415,6 +484,22 @@ impl Config {
         }
         if let Some(problem) = self.tls.problem() {
             return Err(ConfigError::Incomplete(problem));
+        }
+        if self.smtp.enabled() && self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Incomplete("smtp.from must be a sender address such as \"Chat <chat@example.org>\""));
+        }
+        if self.auth.require_email_verification && !self.smtp.enabled() {
+            return Err(ConfigError::Incomplete("auth.require_email_verification needs [smtp] to send the links"));
+        }
+        if !self.http.public_url.is_empty() {
+            match url::Url::parse(&self.http.public_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {}
+                _ => {
+                    return Err(ConfigError::Incomplete(
+                        "http.public_url must be an http(s) URL such as https://chat.example.org",
+                    ));
+                }
+            }
         }
         if self.http.redirect_listen.is_some() && !self.tls.enabled() {
             return Err(ConfigError::Incomplete("http.redirect_listen redirects to HTTPS, which needs [tls]"));

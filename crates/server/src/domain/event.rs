@@ -1,7 +1,7 @@
 //! Things that happened, as the gateway tells them to clients: an event name and its payload.
 
 use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TimeoutUpdate, TypingStart};
-use cromulent_proto::rest::{Channel, Message};
+use cromulent_proto::rest::{Channel, Message, Preferences, User};
 use cromulent_proto::voice::{VoiceDisconnected, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
 use serde::Serialize;
 
@@ -34,6 +34,10 @@ pub enum Event {
     VoiceDisconnected(VoiceDisconnected),
     /// An admin timed the user out, or lifted their timeout.
     TimeoutUpdate(TimeoutUpdate),
+    /// Someone changed their username, display name or avatar, or deleted their account.
+    UserUpdate(User),
+    /// The user changed their preferences (to their own sessions).
+    PreferencesUpdate(Preferences),
 }
 
 impl Event {
@@ -53,6 +57,8 @@ impl Event {
             Event::VoiceSessionReplaced(_) => "voice_session_replaced",
             Event::VoiceDisconnected(_) => "voice_disconnected",
             Event::TimeoutUpdate(_) => "timeout_update",
+            Event::UserUpdate(_) => "user_update",
+            Event::PreferencesUpdate(_) => "preferences_update",
         }
     }
 
@@ -73,6 +79,8 @@ impl Event {
             Event::VoiceSessionReplaced(v) => json(v),
             Event::VoiceDisconnected(v) => json(v),
             Event::TimeoutUpdate(t) => json(t),
+            Event::UserUpdate(u) => json(u),
+            Event::PreferencesUpdate(p) => json(p),
         }
     }
 }

@@ -2,9 +2,6 @@
 //! so every layer (use cases, fan-out, transports) can name the caller without importing the
 //! layer that authenticated it.
 
-use cromulent_proto::Id;
-use cromulent_proto::rest::User;
-
 /// The authenticated caller of a request or gateway connection.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -16,11 +13,4 @@ pub struct Principal {
     pub admin: bool,
     /// The login session (token) used, so logout ends exactly its gateway sessions.
     pub login_session_id: i64,
-}
-
-impl Principal {
-    /// The caller as a wire user.
-    pub fn user(&self) -> User {
-        User { id: Id(self.user_id), username: self.username.clone(), admin: self.admin }
-    }
 }

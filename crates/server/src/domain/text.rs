@@ -117,6 +117,44 @@ impl Email {
     }
 }
 
+/// A display name: 1–32 characters after trimming, no control characters; shown instead of the
+/// username, so it need not be unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Trims and checks length and characters.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let name = raw.trim();
+        let len = name.chars().count();
+        if !(1..=32).contains(&len) {
+            return Err(Invalid::new(
+                ErrorCode::InvalidDisplayName,
+                "display_name",
+                "Display names are 1 to 32 characters long.",
+            ));
+        }
+        // Control and format characters (bidirectional overrides, zero-width joiners on their
+        // own) would let a name hide or reorder what is shown around it.
+        if name
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        {
+            return Err(Invalid::new(
+                ErrorCode::InvalidDisplayName,
+                "display_name",
+                "Display names cannot contain control or direction characters.",
+            ));
+        }
+        Ok(DisplayName(name.to_owned()))
+    }
+
+    /// The trimmed name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A channel name: 1–64 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelName(String);

@@ -202,12 +202,18 @@ impl Connection {
         // A logout between the first check and registering the session would otherwise miss
         // this session; checking again once it is registered closes that gap.
         let still_valid = self.authenticate(identify.token).await;
-        let channels = match still_valid {
-            Ok(_) => self.state.chat.list_channels(&principal).await.map_err(OpError::from),
+        let loaded = match still_valid {
+            Ok(_) => async {
+                let channels = self.state.chat.list_channels(&principal).await?;
+                let (user, preferences) = self.state.chat.own_profile(&principal).await?;
+                Ok((channels, user, preferences))
+            }
+            .await
+            .map_err(|err: crate::service::Error| OpError::from(err)),
             Err(err) => Err(err),
         };
-        let channels = match channels {
-            Ok(channels) => channels,
+        let (channels, user, preferences) = match loaded {
+            Ok(loaded) => loaded,
             Err(err) => {
                 hub.detach(&attachment.session, attachment.generation, false);
                 return Err(err);
@@ -215,11 +221,12 @@ impl Connection {
         };
         let ready = Ready {
             session_id: attachment.session.id().to_owned(),
-            user: principal.user(),
+            user,
             voice_states: self.state.chat.voice_states(&channels),
             channels,
             online_user_ids: hub.online_user_ids(),
             timeout_until: self.state.chat.timeout_until(principal.user_id),
+            preferences,
         };
         let text = attachment.session.first_frame(&frame_head("ready", None, &json(&ready)));
         if self.socket.send(Message::Text(text)).await.is_err() {

@@ -7,23 +7,23 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cromulent_proto::rest::{AuthResponse, LoginRequest, RegisterRequest};
+use cromulent_proto::rest::{AuthResponse, LoginRequest, RegisterRequest, VerificationSent};
 
 use super::{ApiError, DEVICE_COOKIE, Json, SESSION_COOKIE, cookie};
 use crate::app::AppState;
 use crate::domain::principal::Principal;
-use crate::service::{NewSession, SessionOrigin};
+use crate::service::{NewSession, Registered, SessionOrigin};
 
 /// How long a device cookie lasts.
 const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 365 * 86_400;
 
 fn with_cookie(status: StatusCode, session: NewSession) -> Response {
-    let cookie = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}", session.token, session.max_age_secs);
-    let body = AuthResponse { user: session.principal.user(), token: session.token };
+    let NewSession { token, user, max_age_secs, device_cookie, .. } = session;
+    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}");
+    let body = AuthResponse { user, token };
     // Sent only to the login routes, for a year: it speaks for this browser, not for a session.
     let device = format!(
-        "{DEVICE_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}",
-        session.device_cookie
+        "{DEVICE_COOKIE}={device_cookie}; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}"
     );
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
@@ -40,16 +40,25 @@ pub(super) fn origin(peer: SocketAddr, headers: &HeaderMap) -> SessionOrigin {
     SessionOrigin { ip: peer.ip(), user_agent }
 }
 
-/// `POST /auth/register` → 201 with a token.
+/// `POST /auth/register` → 201 with a token; or, where addresses must be confirmed first,
+/// 202 `{"email_verification_sent": true}` and no session.
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let session = state.chat.register(&origin(peer, &headers), &body).await?;
-    tracing::info!(user = session.principal.user_id, admin = session.principal.admin, "account registered");
-    Ok(with_cookie(StatusCode::CREATED, session))
+    let link_base = super::recovery::link_base(&state, &headers);
+    match state.chat.register(&origin(peer, &headers), &body, &link_base).await? {
+        Registered::Session(session) => {
+            tracing::info!(user = session.principal.user_id, admin = session.principal.admin, "account registered");
+            Ok(with_cookie(StatusCode::CREATED, *session))
+        }
+        Registered::VerificationSent => {
+            tracing::info!("account registered; waiting for its address to be confirmed");
+            Ok((StatusCode::ACCEPTED, axum::Json(VerificationSent { email_verification_sent: true })).into_response())
+        }
+    }
 }
 
 /// `POST /auth/login` → 200 with a token.

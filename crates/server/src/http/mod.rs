@@ -10,6 +10,8 @@ mod invites;
 pub mod listener;
 mod messages;
 pub mod metrics;
+mod profile;
+mod recovery;
 pub mod redirect;
 mod sniff;
 mod users;
@@ -44,8 +46,16 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/options", get(recovery::options))
+        .route("/auth/password-reset", post(recovery::request_reset))
+        .route("/auth/password-reset/confirm", post(recovery::confirm_reset))
+        .route("/auth/verify-email", post(recovery::verify_email))
+        .route("/auth/verify-email/resend", post(recovery::resend_verification))
         .route("/users", get(users::list))
-        .route("/users/@me", get(users::me))
+        .route("/users/@me", get(profile::me).patch(profile::update_me).delete(profile::delete_me))
+        .route("/users/@me/preferences", get(profile::preferences).put(profile::update_preferences))
+        .route("/users/@me/avatar", put(profile::set_avatar).delete(profile::delete_avatar))
+        .route("/users/{user_id}/avatar", get(profile::avatar))
         .route("/users/@me/password", post(users::change_password))
         .route("/users/@me/sessions", get(users::sessions).delete(users::end_other_sessions))
         .route("/users/@me/sessions/{session_id}", axum::routing::delete(users::end_session))
@@ -199,6 +209,9 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         let status = match &err {
+            // A mailed link that no longer works is a bad request, not a form to correct.
+            Error::Invalid(invalid) if invalid.code == ErrorCode::InvalidToken => StatusCode::BAD_REQUEST,
+            Error::Refused { code: ErrorCode::UnsupportedImage, .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Invalid(_) | Error::WrongChannelKind { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::RegistrationClosed | Error::Restricted { .. } => StatusCode::FORBIDDEN,
@@ -207,7 +220,7 @@ impl From<Error> for ApiError {
             Error::RateLimited { .. } | Error::Slowmode { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-            Error::Store(_) | Error::Hashing => {
+            Error::Store(_) | Error::Hashing | Error::Internal(_) => {
                 tracing::error!(error = ?err, "request failed");
                 return ApiError::internal();
             }

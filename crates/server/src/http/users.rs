@@ -11,11 +11,6 @@ use super::{ApiError, ApiPath, Json};
 use crate::app::AppState;
 use crate::domain::principal::Principal;
 
-/// `GET /users/@me`.
-pub async fn me(principal: Principal) -> axum::Json<User> {
-    axum::Json(principal.user())
-}
-
 /// `GET /users`: every account, for member lists.
 pub async fn list(State(state): State<AppState>, principal: Principal) -> Result<axum::Json<Vec<User>>, ApiError> {
     Ok(axum::Json(state.chat.list_users(&principal).await?))

@@ -88,7 +88,7 @@ impl Chat {
         let username = Username::parse(&request.username)?;
         let password = Password::parse(&request.password)?;
         let email = request.email.as_deref().filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
-        let user = self.create_user(&username, &password, email.as_ref(), request.admin).await?;
+        let user = self.create_user(&username, &password, email.as_ref(), request.admin, true).await?;
         let detail = format!("username {}{}", user.username, if user.admin() { ", admin" } else { "" });
         self.audit(principal, "user.create", Some(user.id), None, Some(detail)).await?;
         Ok(user.to_admin())

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::device::{DEVICE_KEY_SETTING, DeviceCookies};
 use super::{Chat, Error, Principal, Result, now_ms};
 use crate::config::AuthConfig;
-use crate::domain::text::{Email, Password, Username};
+use crate::domain::text::{Email, Invalid, Password, Username};
 use crate::store::{NewUser, StoreError, UserRow};
 
 /// Settings key latched by the first account ever created, which becomes an admin.
@@ -30,10 +30,21 @@ pub struct NewSession {
     pub token: String,
     /// The logged-in caller.
     pub principal: Principal,
+    /// The account as others see it.
+    pub user: User,
     /// Seconds the session lasts, for the cookie's `Max-Age`.
     pub max_age_secs: i64,
     /// The device cookie that proves this browser logged in to the account.
     pub device_cookie: String,
+}
+
+/// What registering did.
+#[derive(Debug)]
+pub enum Registered {
+    /// The account exists and is logged in.
+    Session(Box<NewSession>),
+    /// The account exists but must confirm its address first: a link went to it.
+    VerificationSent,
 }
 
 /// Where a login attempt comes from, for its account budget.
@@ -97,7 +108,14 @@ impl Principal {
 impl UserRow {
     /// The wire form.
     pub fn to_wire(&self) -> User {
-        User { id: Id(self.id), username: self.username.clone(), admin: self.admin() }
+        User {
+            id: Id(self.id),
+            username: self.username.clone(),
+            admin: self.admin(),
+            display_name: self.display_name.clone(),
+            avatar: self.avatar.clone(),
+            deleted: self.deleted(),
+        }
     }
 }
 
@@ -124,7 +142,7 @@ impl SessionOrigin {
 }
 
 /// Hex SHA-256 of a token: what the sessions table stores.
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -132,11 +150,17 @@ impl Chat {
     /// Creates an account from the registration form and logs it in. While registration is
     /// `invite`, `invite` must be a good code, and one of its uses is taken; while it is `open`
     /// a good code is counted and a bad one ignored.
-    pub async fn register(&self, origin: &SessionOrigin, form: &RegisterRequest) -> Result<NewSession> {
+    /// Where the server requires confirmed addresses, an email address is required too, and
+    /// the account gets a confirmation link instead of a session.
+    pub async fn register(&self, origin: &SessionOrigin, form: &RegisterRequest, link_base: &str) -> Result<Registered> {
         self.limits.check_ip(origin.ip)?;
         let username = Username::parse(&form.username)?;
         let password = Password::parse(&form.password)?;
         let email = form.email.as_deref().filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
+        let verify = self.auth.require_email_verification;
+        if verify && email.is_none() {
+            return Err(Invalid::new(ErrorCode::InvalidEmail, "email", "This server needs an email address to confirm.").into());
+        }
         let invite = form.invite.as_deref().map(str::trim).filter(|c| !c.is_empty() && c.len() <= 64);
         let used = match (self.registration().await?, invite) {
             (Registration::Closed, _) => return Err(Error::RegistrationClosed),
@@ -150,7 +174,7 @@ impl Chat {
             (Registration::Open, Some(code)) => self.store.use_invite(code, now_ms()).await?.then_some(code),
             (Registration::Open, None) => None,
         };
-        let user = match self.create_user(&username, &password, email.as_ref(), false).await {
+        let user = match self.create_user(&username, &password, email.as_ref(), false, false).await {
             Ok(user) => user,
             Err(error) => {
                 if let Some(code) = used {
@@ -159,18 +183,25 @@ impl Chat {
                 return Err(error);
             }
         };
+        if verify && !user.admin() {
+            let address = user.email.clone().unwrap_or_default();
+            self.send_verification(user.id, &address, link_base).await?;
+            return Ok(Registered::VerificationSent);
+        }
         let device_cookie = self.device_cookies().await?.issue(user.id);
-        self.start_session(user, device_cookie, origin).await
+        Ok(Registered::Session(Box::new(self.start_session(user, device_cookie, origin).await?)))
     }
 
     /// Creates an account; the first account ever is an admin whatever `admin` says.
-    /// Used by registration and by `cromulent user create`.
+    /// Used by registration, by admins and by `cromulent user create`; `email_verified` says
+    /// whether its address counts as confirmed.
     pub async fn create_user(
         &self,
         username: &Username,
         password: &Password,
         email: Option<&Email>,
         admin: bool,
+        email_verified: bool,
     ) -> Result<UserRow> {
         let password_hash = self.hash_password(password.clone()).await?;
         let id = self.next_id();
@@ -183,6 +214,7 @@ impl Chat {
             email_key: email_key.as_deref(),
             password_hash: &password_hash,
             admin,
+            email_verified,
             created_at: now_ms(),
         };
         match self.store.insert_user(&new_user, FIRST_ACCOUNT).await {
@@ -221,6 +253,20 @@ impl Chat {
         match user {
             Some(user) if verified && user.disabled() => {
                 Err(Error::Restricted { code: ErrorCode::AccountDisabled, message: "An admin disabled this account.".to_owned() })
+            }
+            // Admins are never held back (nobody could confirm the first account for them), nor
+            // accounts without an address, which predate the requirement and cannot confirm.
+            Some(user)
+                if verified
+                    && self.auth.require_email_verification
+                    && user.email.is_some()
+                    && !user.email_verified()
+                    && !user.admin() =>
+            {
+                Err(Error::Restricted {
+                    code: ErrorCode::EmailNotVerified,
+                    message: "Confirm your email address first: follow the link we mailed you.".to_owned(),
+                })
             }
             Some(user) if verified => {
                 // A proven device keeps its cookie; a new one gets its own.
@@ -281,7 +327,7 @@ impl Chat {
         self.store.insert_session(session_id, &token_hash(&token), user.id, now, now + ttl_ms, &ip, &agent).await?;
         let principal =
             Principal { user_id: user.id, username: user.username.clone(), admin: user.admin(), login_session_id: session_id };
-        Ok(NewSession { token, principal, max_age_secs: ttl_ms / 1000, device_cookie })
+        Ok(NewSession { token, principal, user: user.to_wire(), max_age_secs: ttl_ms / 1000, device_cookie })
     }
 
     pub(super) async fn hash_password(&self, password: Password) -> Result<String> {

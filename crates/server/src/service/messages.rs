@@ -33,7 +33,13 @@ impl MessageRow {
         Message {
             id: Id(self.id),
             channel_id: Id(self.channel_id),
-            author: Author { id: Id(self.author_id), username: self.author_username.clone() },
+            author: Author {
+                id: Id(self.author_id),
+                username: self.author_username.clone(),
+                display_name: self.author_display_name.clone(),
+                avatar: self.author_avatar.clone(),
+                deleted: self.author_deleted != 0,
+            },
             content: self.content.clone(),
             created_at: self.created_at,
             edited_at: self.edited_at,

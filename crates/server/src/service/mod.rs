@@ -4,12 +4,15 @@
 mod account;
 mod admin;
 mod auth;
+pub mod avatar;
 mod channels;
 mod device;
 mod invites;
 mod locks;
 mod messages;
 mod password;
+mod profile;
+mod recovery;
 pub mod settings;
 mod voice;
 
@@ -20,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cromulent_proto::ErrorCode;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-pub use auth::{LoginLimits, NewSession, SessionOrigin};
+pub use auth::{LoginLimits, NewSession, Registered, SessionOrigin};
 pub use messages::Posted;
 pub use voice::Voice;
 
@@ -113,6 +116,9 @@ pub enum Error {
     /// Password hashing failed.
     #[error("internal error")]
     Hashing,
+    /// Some other step on the server failed (what, for the log).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl From<StoreError> for Error {
@@ -156,7 +162,7 @@ impl Error {
             Error::Slowmode { .. } => ErrorCode::Slowmode,
             Error::Unavailable => ErrorCode::Unavailable,
             Error::InsufficientStorage => ErrorCode::InsufficientStorage,
-            Error::Store(_) | Error::Hashing => ErrorCode::Internal,
+            Error::Store(_) | Error::Hashing | Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -208,6 +214,14 @@ pub struct Chat {
     ice_settings: Arc<std::sync::RwLock<cromulent_proto::admin::IceSettings>>,
     /// Counters for `/metrics` (no-ops when metrics are off).
     metrics: Metrics,
+    /// Sends password reset and confirmation links; `None` while `[smtp]` is off.
+    mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Asking for mailed links, per client and per address.
+    links: Arc<recovery::LinkLimits>,
+    /// Avatar uploads per user.
+    avatar_uploads: Arc<DefaultKeyedRateLimiter<i64>>,
+    /// Turns to decode an image: a few at once, so uploads cannot take every core or much memory.
+    image_work: Arc<tokio::sync::Semaphore>,
 }
 
 /// Connection tests one address may start per minute: each lasts about ten seconds, so this
@@ -244,6 +258,10 @@ impl Chat {
             ice_factory: None,
             ice_settings: Arc::default(),
             metrics: Metrics::off(),
+            mailer: None,
+            links: Arc::default(),
+            avatar_uploads: Arc::new(avatar::upload_limiter()),
+            image_work: Arc::new(tokio::sync::Semaphore::new(avatar::CONCURRENT_DECODES)),
         }
     }
 
@@ -298,6 +316,9 @@ impl Chat {
         self.limits.forget_quiet();
         self.messages.retain_recent();
         self.probes.retain_recent();
+        self.links.forget_quiet();
+        self.avatar_uploads.retain_recent();
+        self.store.delete_expired_account_tokens(now_ms()).await?;
         // Nobody waits longer than the longest slow mode.
         let horizon = now_ms() - 6 * 3_600_000;
         self.slowmode.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, at| *at > horizon);

@@ -162,7 +162,8 @@ impl Store {
     /// A channel's explicit members, by username.
     pub async fn list_channel_members(&self, channel_id: i64) -> Result<Vec<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT u.id, u.username, u.email, u.password_hash, u.admin, u.created_at, u.disabled, u.timeout_until \
+            "SELECT u.id, u.username, u.email, u.password_hash, u.admin, u.created_at, u.disabled, u.timeout_until, \
+             u.display_name, u.avatar, u.deleted, u.email_verified, u.preferences \
              FROM channel_members m JOIN users u ON u.id = m.user_id \
              WHERE m.channel_id = $1 ORDER BY u.username_key",
         )

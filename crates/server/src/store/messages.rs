@@ -15,6 +15,12 @@ pub struct MessageRow {
     pub author_id: i64,
     /// Author's username.
     pub author_username: String,
+    /// Author's display name, when set.
+    pub author_display_name: Option<String>,
+    /// Author's avatar version, when they have one.
+    pub author_avatar: Option<String>,
+    /// Whether the author's account was deleted (0/1).
+    pub author_deleted: i64,
     /// Markdown source.
     pub content: String,
     /// Unix milliseconds.
@@ -45,7 +51,8 @@ pub struct NewMessage<'a> {
 /// The select list of [`MessageRow`], as a macro so queries stay `'static` strings.
 macro_rules! select_messages {
     () => {
-        "SELECT m.id, m.channel_id, m.author_id, u.username AS author_username, m.content, m.created_at, m.edited_at, m.nonce \
+        "SELECT m.id, m.channel_id, m.author_id, u.username AS author_username, \
+         u.display_name AS author_display_name, u.avatar AS author_avatar, u.deleted AS author_deleted, m.content, m.created_at, m.edited_at, m.nonce \
          FROM messages m JOIN users u ON u.id = m.author_id"
     };
 }

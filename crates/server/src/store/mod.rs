@@ -1,6 +1,7 @@
 //! All SQL lives here: one code path for SQLite and PostgreSQL through sqlx's `Any` driver.
 //! Portable rules: `$N` placeholders, BIGINT for integers and flags, TEXT for strings.
 
+mod avatars;
 mod backup;
 mod channels;
 mod invites;
@@ -9,6 +10,7 @@ mod moderation;
 pub mod schema;
 mod sessions;
 mod settings;
+mod tokens;
 mod users;
 
 use std::str::FromStr;
@@ -22,7 +24,8 @@ pub use invites::InviteRow;
 pub use messages::{MessageRow, NewMessage};
 pub use moderation::AuditRow;
 pub use sessions::{SessionListRow, SessionRow};
-pub use users::{NewUser, UserRow};
+pub use tokens::{NewToken, TokenPurpose};
+pub use users::{NewUser, ProfileChange, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -17,7 +17,7 @@ async fn the_first_account_is_admin_and_later_ones_are_not() {
     let second = app.register("bob").await;
     let (status, me) = app.call(Method::GET, "/users/@me", Some(&second.token), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(me, json!({"id": second.id, "username": "bob", "admin": false}));
+    assert_eq!(me, json!({"id": second.id, "username": "bob", "admin": false, "email": null, "email_verified": false}));
 }
 
 #[tokio::test]
