@@ -205,6 +205,12 @@ pub struct Ready {
     /// The caller's preferences, the same on every device.
     #[serde(default)]
     pub preferences: crate::rest::Preferences,
+    /// How far the caller read each visible text channel.
+    #[serde(default)]
+    pub read_states: Vec<crate::rest::ReadState>,
+    /// Visible channels whose notification level the caller changed from the default.
+    #[serde(default)]
+    pub notification_levels: Vec<crate::rest::ChannelNotifications>,
 }
 
 /// `timeout_update`, to the timed-out user's own sessions: an admin timed them out until

@@ -384,6 +384,84 @@ pub struct Message {
     /// knows its own message by this when the event arrives before the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// People it mentions by `@username` who can see the channel.
+    #[serde(default)]
+    pub mentions: Vec<Id>,
+    /// Whether it mentions `@everyone` or `@here` (and its author may).
+    #[serde(default)]
+    pub mention_everyone: bool,
+    /// Previews of the first link in it, once the server fetched them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<Embed>,
+}
+
+/// A link preview: what the linked page says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Embed {
+    /// The link as written in the message.
+    pub url: String,
+    /// The page's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Its description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its picture, to load through `/embeds/image?url=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+}
+
+/// How far a user read a channel, and what is new since (`ready.read_states`,
+/// `GET /users/@me/read-states`, `read_state_update`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadState {
+    /// The channel.
+    pub channel_id: Id,
+    /// The newest message read, if any.
+    pub last_read_id: Option<Id>,
+    /// Messages by others since then (at most 1000).
+    pub unread: u32,
+    /// Of those, the ones that mention the user (at most 1000).
+    pub mentions: u32,
+}
+
+/// `PUT /channels/{id}/read`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadRequest {
+    /// The newest message read; a marker never moves back.
+    pub message_id: Id,
+}
+
+/// When a channel notifies its reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationLevel {
+    /// Every message.
+    All,
+    /// Messages that mention the user (the default).
+    #[default]
+    Mentions,
+    /// Never.
+    None,
+}
+
+/// A channel's notification level for the user (`PUT /channels/{id}/notifications`,
+/// `ready.notification_levels`, `notification_level_update`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelNotifications {
+    /// The channel.
+    pub channel_id: Id,
+    /// Its level.
+    pub level: NotificationLevel,
+}
+
+/// `PUT /channels/{id}/notifications`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetNotificationsRequest {
+    /// The new level.
+    pub level: NotificationLevel,
 }
 
 /// `POST /channels/{id}/messages`.
@@ -427,6 +505,8 @@ pub struct Settings {
     pub registration_open: bool,
     /// Whether members (not only admins) may create invites.
     pub members_can_invite: bool,
+    /// Whether members (not only admins) may mention `@everyone` and `@here`.
+    pub members_can_mention_everyone: bool,
     /// Whether voice channels can be joined.
     pub voice_enabled: bool,
     /// Whether calls must go through the TURN relay.
@@ -468,6 +548,9 @@ pub struct UpdateSettingsRequest {
     /// Let members create invites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members_can_invite: Option<bool>,
+    /// Let members mention `@everyone` and `@here`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_can_mention_everyone: Option<bool>,
     /// Turn voice on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice_enabled: Option<bool>,

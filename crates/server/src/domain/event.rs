@@ -1,7 +1,7 @@
 //! Things that happened, as the gateway tells them to clients: an event name and its payload.
 
 use cromulent_proto::gateway::{ChannelDelete, MessageDelete, PresenceUpdate, TimeoutUpdate, TypingStart};
-use cromulent_proto::rest::{Channel, Message, Preferences, User};
+use cromulent_proto::rest::{Channel, ChannelNotifications, Message, Preferences, ReadState, User};
 use cromulent_proto::voice::{VoiceDisconnected, VoiceSessionReplaced, VoiceSignalFrom, VoiceStateUpdate};
 use serde::Serialize;
 
@@ -38,6 +38,10 @@ pub enum Event {
     UserUpdate(User),
     /// The user changed their preferences (to their own sessions).
     PreferencesUpdate(Preferences),
+    /// The user read a channel (to their own sessions).
+    ReadStateUpdate(ReadState),
+    /// The user changed a channel's notification level (to their own sessions).
+    NotificationLevelUpdate(ChannelNotifications),
 }
 
 impl Event {
@@ -59,6 +63,8 @@ impl Event {
             Event::TimeoutUpdate(_) => "timeout_update",
             Event::UserUpdate(_) => "user_update",
             Event::PreferencesUpdate(_) => "preferences_update",
+            Event::ReadStateUpdate(_) => "read_state_update",
+            Event::NotificationLevelUpdate(_) => "notification_level_update",
         }
     }
 
@@ -81,6 +87,8 @@ impl Event {
             Event::TimeoutUpdate(t) => json(t),
             Event::UserUpdate(u) => json(u),
             Event::PreferencesUpdate(p) => json(p),
+            Event::ReadStateUpdate(r) => json(r),
+            Event::NotificationLevelUpdate(n) => json(n),
         }
     }
 }

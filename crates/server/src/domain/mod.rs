@@ -4,5 +4,6 @@
 pub mod access;
 pub mod event;
 pub mod id;
+pub mod mention;
 pub mod principal;
 pub mod text;

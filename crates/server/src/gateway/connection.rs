@@ -206,13 +206,15 @@ impl Connection {
             Ok(_) => async {
                 let channels = self.state.chat.list_channels(&principal).await?;
                 let (user, preferences) = self.state.chat.own_profile(&principal).await?;
-                Ok((channels, user, preferences))
+                let read_states = self.state.chat.read_states_in(&principal, &channels).await?;
+                let notification_levels = self.state.chat.notification_levels_in(&principal, &channels).await?;
+                Ok((channels, user, preferences, read_states, notification_levels))
             }
             .await
             .map_err(|err: crate::service::Error| OpError::from(err)),
             Err(err) => Err(err),
         };
-        let (channels, user, preferences) = match loaded {
+        let (channels, user, preferences, read_states, notification_levels) = match loaded {
             Ok(loaded) => loaded,
             Err(err) => {
                 hub.detach(&attachment.session, attachment.generation, false);
@@ -227,6 +229,8 @@ impl Connection {
             online_user_ids: hub.online_user_ids(),
             timeout_until: self.state.chat.timeout_until(principal.user_id),
             preferences,
+            read_states,
+            notification_levels,
         };
         let text = attachment.session.first_frame(&frame_head("ready", None, &json(&ready)));
         if self.socket.send(Message::Text(text)).await.is_err() {

@@ -11,6 +11,7 @@ pub mod listener;
 mod messages;
 pub mod metrics;
 mod profile;
+mod reads;
 mod recovery;
 pub mod redirect;
 mod sniff;
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/users/@me/preferences", get(profile::preferences).put(profile::update_preferences))
         .route("/users/@me/avatar", put(profile::set_avatar).delete(profile::delete_avatar))
         .route("/users/{user_id}/avatar", get(profile::avatar))
+        .route("/users/@me/read-states", get(reads::read_states))
+        .route("/users/@me/mentions", get(reads::mentions))
         .route("/users/@me/password", post(users::change_password))
         .route("/users/@me/sessions", get(users::sessions).delete(users::end_other_sessions))
         .route("/users/@me/sessions/{session_id}", axum::routing::delete(users::end_session))
@@ -63,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{channel_id}", get(channels::get).patch(channels::update).delete(channels::delete))
         .route("/channels/{channel_id}/members", get(channels::members))
+        .route("/channels/{channel_id}/read", put(reads::mark_read))
+        .route("/channels/{channel_id}/notifications", put(reads::set_notifications))
         .route("/channels/{channel_id}/members/{user_id}", put(channels::add_member).delete(channels::remove_member))
         .route("/channels/{channel_id}/messages", get(messages::history).post(messages::post))
         .route("/channels/{channel_id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))

@@ -45,6 +45,10 @@ impl MessageRow {
             edited_at: self.edited_at,
             // A nonce stays in the row until it is reused after it lapsed.
             nonce: self.nonce.clone().filter(|_| now_ms() - self.created_at < NONCE_TTL_MS),
+            mentions: self.mentions.split(',').filter_map(|id| id.parse().ok()).map(Id).collect(),
+            mention_everyone: self.mention_everyone != 0,
+            // What this server stored reads back; anything else shows no preview.
+            embeds: self.embeds.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default(),
         }
     }
 }
@@ -106,7 +110,9 @@ impl Chat {
         if !principal.admin && channel.slowmode_secs > 0 {
             self.take_slowmode_turn(channel.id, principal.user_id, channel.slowmode_secs, now)?;
         }
+        let mentions = self.resolve_mentions(principal, &channel, content.as_str()).await?;
         let new = NewMessage {
+            mentions: &mentions,
             id,
             channel_id: channel.id,
             author_id: principal.user_id,
@@ -143,7 +149,8 @@ impl Chat {
         if existing.author_id != principal.user_id {
             return Err(Error::Forbidden("You can only edit your own messages."));
         }
-        if !self.store.update_message(channel.id, message_id.0, content.as_str(), now_ms()).await? {
+        let mentions = self.resolve_mentions(principal, &channel, content.as_str()).await?;
+        if !self.store.update_message(channel.id, message_id.0, content.as_str(), now_ms(), &mentions).await? {
             return Err(Error::NotFound("Message"));
         }
         let message = self.store.get_message(channel.id, message_id.0).await?.ok_or(Error::NotFound("Message"))?.to_wire();

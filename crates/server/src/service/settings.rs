@@ -18,6 +18,7 @@ const REGISTRATION: &str = "registration";
 const REGISTRATION_OPEN: &str = "registration_open";
 /// `true` when members may create invites.
 const MEMBERS_CAN_INVITE: &str = "members_can_invite";
+const MEMBERS_CAN_MENTION_EVERYONE: &str = "members_can_mention_everyone";
 /// The ICE settings an admin saved, as JSON (secrets included: the database is the server's).
 const ICE: &str = "ice";
 /// Configuration keys that, when set, keep the ICE settings from changing at run time.
@@ -81,6 +82,11 @@ impl Chat {
         Ok(self.store.get_setting(MEMBERS_CAN_INVITE).await?.as_deref() == Some("true"))
     }
 
+    /// Whether members may mention `@everyone` and `@here`.
+    pub async fn members_can_mention_everyone(&self) -> Result<bool> {
+        Ok(self.store.get_setting(MEMBERS_CAN_MENTION_EVERYONE).await?.as_deref() == Some("true"))
+    }
+
     /// Current settings (admins).
     pub async fn settings(&self, principal: &Principal) -> Result<Settings> {
         principal.require_admin()?;
@@ -89,6 +95,7 @@ impl Chat {
             registration,
             registration_open: registration == Registration::Open,
             members_can_invite: self.members_can_invite().await?,
+            members_can_mention_everyone: self.members_can_mention_everyone().await?,
             voice_enabled: self.voice_enabled(),
             force_relay: self.force_relay(),
             locked: (*self.locked).clone(),
@@ -114,9 +121,13 @@ impl Chat {
             self.store.put_setting(REGISTRATION, value).await?;
             changed.push(format!("registration={value}"));
         }
-        if let Some(members) = request.members_can_invite {
-            self.store.put_setting(MEMBERS_CAN_INVITE, if members { "true" } else { "false" }).await?;
-            changed.push(format!("members_can_invite={members}"));
+        for (key, value) in [
+            (MEMBERS_CAN_INVITE, request.members_can_invite),
+            (MEMBERS_CAN_MENTION_EVERYONE, request.members_can_mention_everyone),
+        ] {
+            let Some(on) = value else { continue };
+            self.store.put_setting(key, if on { "true" } else { "false" }).await?;
+            changed.push(format!("{key}={on}"));
         }
         for (key, value) in [(VOICE_ENABLED, request.voice_enabled), (FORCE_RELAY, request.force_relay)] {
             let Some(on) = value else { continue };

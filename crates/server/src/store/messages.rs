@@ -29,6 +29,24 @@ pub struct MessageRow {
     pub edited_at: Option<i64>,
     /// The sender's nonce, until it lapses.
     pub nonce: Option<String>,
+    /// Ids of the people it mentions by name, comma-separated.
+    pub mentions: String,
+    /// 0 none, 1 `@everyone`, 2 `@here`.
+    pub mention_everyone: i64,
+    /// Link previews as JSON, once fetched.
+    pub embeds: Option<String>,
+}
+
+/// Whom a message mentions, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct MessageMentions {
+    /// Ids of the people mentioned by name, comma-separated (what the message carries).
+    pub named: String,
+    /// 0 none, 1 `@everyone`, 2 `@here`.
+    pub everyone: i64,
+    /// Everyone it counts as a mention for besides `@everyone`: the named and, for `@here`,
+    /// those online at the time.
+    pub recipients: Vec<i64>,
 }
 
 /// A message to insert.
@@ -46,13 +64,16 @@ pub struct NewMessage<'a> {
     pub created_at: i64,
     /// The client's nonce for idempotent retries.
     pub nonce: Option<&'a str>,
+    /// Whom it mentions.
+    pub mentions: &'a MessageMentions,
 }
 
 /// The select list of [`MessageRow`], as a macro so queries stay `'static` strings.
 macro_rules! select_messages {
     () => {
         "SELECT m.id, m.channel_id, m.author_id, u.username AS author_username, \
-         u.display_name AS author_display_name, u.avatar AS author_avatar, u.deleted AS author_deleted, m.content, m.created_at, m.edited_at, m.nonce \
+         u.display_name AS author_display_name, u.avatar AS author_avatar, u.deleted AS author_deleted, m.content, m.created_at, m.edited_at, m.nonce, \
+         m.mentions, m.mention_everyone, m.embeds \
          FROM messages m JOIN users u ON u.id = m.author_id"
     };
 }
@@ -69,8 +90,9 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
-        sqlx::query(
-            "INSERT INTO messages (id, channel_id, author_id, content, created_at, nonce) VALUES ($1, $2, $3, $4, $5, $6)",
+        let insert = sqlx::query(
+            "INSERT INTO messages (id, channel_id, author_id, content, created_at, nonce, mentions, mention_everyone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(message.id)
         .bind(message.channel_id)
@@ -78,9 +100,29 @@ impl Store {
         .bind(message.content)
         .bind(message.created_at)
         .bind(message.nonce)
-        .execute(&self.pool)
-        .await?;
+        .bind(message.mentions.named.as_str())
+        .bind(message.mentions.everyone);
+        // Most messages mention nobody: they cost one statement, as before mentions existed.
+        if message.mentions.recipients.is_empty() {
+            insert.execute(&self.pool).await?;
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        insert.execute(&mut *tx).await?;
+        insert_recipients(&mut tx, message.id, message.channel_id, &message.mentions.recipients).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Stores a message's link previews (JSON); false when it is gone.
+    pub async fn set_embeds(&self, channel_id: i64, id: i64, embeds: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE messages SET embeds = $3 WHERE channel_id = $1 AND id = $2")
+            .bind(channel_id)
+            .bind(id)
+            .bind(embeds)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The message `author_id` posted with `nonce` after `since`, if any.
@@ -112,16 +154,36 @@ impl Store {
             .await?)
     }
 
-    /// Replaces a message's content; false when it does not exist.
-    pub async fn update_message(&self, channel_id: i64, id: i64, content: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE messages SET content = $3, edited_at = $4 WHERE channel_id = $1 AND id = $2")
-            .bind(channel_id)
-            .bind(id)
-            .bind(content)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    /// Replaces a message's content and whom it mentions; false when it does not exist. Its
+    /// link previews go: they belong to the old text.
+    pub async fn update_message(
+        &self,
+        channel_id: i64,
+        id: i64,
+        content: &str,
+        now: i64,
+        mentions: &MessageMentions,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE messages SET content = $3, edited_at = $4, mentions = $5, mention_everyone = $6, embeds = NULL \
+             WHERE channel_id = $1 AND id = $2",
+        )
+        .bind(channel_id)
+        .bind(id)
+        .bind(content)
+        .bind(now)
+        .bind(mentions.named.as_str())
+        .bind(mentions.everyone)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM message_mentions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+        insert_recipients(&mut tx, id, channel_id, &mentions.recipients).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Deletes a message; false when it did not exist.
@@ -133,4 +195,27 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Rows per statement when recording whom a message mentions.
+const RECIPIENTS_PER_STATEMENT: usize = 200;
+
+/// Records that message `id` mentions each of `recipients`, a few hundred rows per statement.
+async fn insert_recipients(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    channel_id: i64,
+    recipients: &[i64],
+) -> Result<()> {
+    for chunk in recipients.chunks(RECIPIENTS_PER_STATEMENT) {
+        // `$1` and `$2` are the message and channel; each row adds its user.
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, $1, $2)", i + 3)).collect();
+        let sql = format!("INSERT INTO message_mentions (user_id, message_id, channel_id) VALUES {}", rows.join(", "));
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(channel_id);
+        for user in chunk {
+            insert = insert.bind(*user);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

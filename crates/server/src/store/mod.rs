@@ -5,8 +5,11 @@ mod avatars;
 mod backup;
 mod channels;
 mod invites;
+// Its `select_messages!` serves `reads` too.
+#[macro_use]
 mod messages;
 mod moderation;
+mod reads;
 pub mod schema;
 mod sessions;
 mod settings;
@@ -21,8 +24,9 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use channels::{ChannelChange, ChannelRow, NewChannel};
 pub use invites::InviteRow;
-pub use messages::{MessageRow, NewMessage};
+pub use messages::{MessageMentions, MessageRow, NewMessage};
 pub use moderation::AuditRow;
+pub use reads::COUNT_CAP;
 pub use sessions::{SessionListRow, SessionRow};
 pub use tokens::{NewToken, TokenPurpose};
 pub use users::{NewUser, ProfileChange, UserRow};
@@ -223,4 +227,12 @@ impl Store {
 /// Turns a stored 0/1 flag into a bool.
 fn flag(value: i64) -> bool {
     value != 0
+}
+
+/// `$first, $first+1, …` for `count` values: SQL for an `IN (…)` list or a multi-row `VALUES`
+/// whose length is only known at run time. The text holds placeholders only, never a value, so
+/// it stays as safe from injection as a literal; sqlx's query builder would write `?`, which
+/// PostgreSQL does not take through the `Any` driver.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }

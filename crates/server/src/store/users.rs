@@ -247,3 +247,28 @@ impl Store {
         Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
     }
 }
+
+impl Store {
+    /// The enabled accounts among lower-cased usernames `keys`: their ids and admin flags.
+    pub async fn users_by_keys(&self, keys: &[String]) -> Result<Vec<(i64, bool)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, admin FROM users WHERE deleted = 0 AND disabled = 0 AND username_key IN ({})",
+            super::placeholders(1, keys.len())
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for key in keys {
+            query = query.bind(key.as_str());
+        }
+        let rows: Vec<(i64, i64)> = query.fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(id, admin)| (id, flag(admin))).collect())
+    }
+
+    /// Ids of the admins.
+    pub async fn admin_ids(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE admin = 1").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}

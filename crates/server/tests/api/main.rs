@@ -25,6 +25,7 @@ mod metrics;
 mod outage;
 mod pki;
 mod profile;
+mod reads;
 mod recovery;
 mod relay;
 mod strangers;
