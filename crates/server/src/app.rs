@@ -119,7 +119,16 @@ impl AppState {
             .with_metrics(metrics)
             .with_audit_retention(config.admin.audit_retention_days)
             .with_locked(config.locked.clone())
-            .with_mailer(crate::mail::Mailer::from_config(&config.smtp)?);
+            .with_mailer(crate::mail::Mailer::from_config(&config.smtp)?)
+            .with_previews(config.links.previews.then(|| {
+                // The relay's peer rules: what a relayed call may not reach, a preview may not either.
+                let policy = cromulent_turn::peer_policy::PeerPolicy::new(
+                    config.turn.allowed_peer_ips.clone(),
+                    config.turn.denied_peer_ips.clone(),
+                    config.links.allow_loopback,
+                );
+                crate::preview::LinkFetcher::new(policy)
+            }));
         let (turn, builtin) = (config.turn.clone(), builtin_ice.clone());
         let factory = move |settings: &IceSettings| provider_from(&turn, builtin.clone(), settings);
         let chat = chat.with_ice_factory(Arc::new(factory), ice_settings_of(&config.turn));

@@ -16,6 +16,7 @@ pub mod heap;
 pub mod http;
 pub mod hub;
 pub mod mail;
+pub mod preview;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -13,7 +13,7 @@ pub struct Key {
 }
 
 /// Sections of the TOML file; `CROMULENT_<SECTION>_<KEY>` reaches `<section>.<key>`.
-const SECTIONS: [&str; 10] = ["http", "tls", "admin", "metrics", "auth", "gateway", "chat", "voice", "turn", "smtp"];
+const SECTIONS: [&str; 11] = ["http", "tls", "admin", "metrics", "auth", "gateway", "chat", "voice", "turn", "smtp", "links"];
 
 /// Every key, in file order. A test checks this list against [`Config`] and the docs.
 pub const KEYS: &[Key] = &[
@@ -91,6 +91,8 @@ pub const KEYS: &[Key] = &[
     Key { name: "smtp.password", about: "password for smtp.username" },
     Key { name: "smtp.from", about: "sender, e.g. \"Chat <chat@example.org>\"" },
     Key { name: "smtp.tls", about: "\"starttls\", \"tls\" or \"none\" (a relay on this machine or network only)" },
+    Key { name: "links.previews", about: "fetch a title, description and picture for the first link in a message" },
+    Key { name: "links.allow_loopback", about: "let link previews reach loopback addresses: tests only, never production" },
 ];
 
 /// The environment variable that sets a dotted key.

@@ -54,6 +54,8 @@ pub struct Config {
     pub turn: TurnConfig,
     /// Outgoing mail (password reset, address confirmation).
     pub smtp: SmtpConfig,
+    /// Link previews.
+    pub links: LinksConfig,
     /// Keys admins may otherwise change at run time that a file, variable or flag set, with
     /// where: those win over the database and show as read-only.
     #[serde(skip)]
@@ -169,6 +171,22 @@ pub struct AuthConfig {
     pub max_concurrent_hashes: u32,
     /// New accounts need an email address and must follow a mailed link before they log in.
     pub require_email_verification: bool,
+}
+
+/// `[links]`: previews of links in messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinksConfig {
+    /// Fetch a preview (title, description, picture) of the first link in each message.
+    pub previews: bool,
+    /// Let previews reach loopback addresses: tests only, never production.
+    pub allow_loopback: bool,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig { previews: true, allow_loopback: false }
+    }
 }
 
 /// How the SMTP connection is secured.
@@ -314,6 +332,7 @@ impl Default for Config {
             voice: VoiceConfig::default(),
             turn: TurnConfig::default(),
             smtp: SmtpConfig::default(),
+            links: LinksConfig::default(),
             locked: Default::default(),
         }
     }

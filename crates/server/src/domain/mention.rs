@@ -46,8 +46,9 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
-/// `content` with fenced code blocks and inline code spans blanked out.
-fn without_code(content: &str) -> String {
+/// `content` with fenced code blocks and inline code spans blanked out: what is quoted as code
+/// neither mentions anyone nor asks for a link preview.
+pub fn without_code(content: &str) -> String {
     let mut out = String::with_capacity(content.len());
     let mut in_fence = false;
     for line in content.split_inclusive('\n') {

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod event;
 pub mod id;
+pub mod link;
 pub mod mention;
 pub mod principal;
 pub mod text;

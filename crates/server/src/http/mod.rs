@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{user_id}/avatar", get(profile::avatar))
         .route("/users/@me/read-states", get(reads::read_states))
         .route("/users/@me/mentions", get(reads::mentions))
+        .route("/embeds/image", get(reads::embed_image))
         .route("/users/@me/password", post(users::change_password))
         .route("/users/@me/sessions", get(users::sessions).delete(users::end_other_sessions))
         .route("/users/@me/sessions/{session_id}", axum::routing::delete(users::end_session))

@@ -1,5 +1,5 @@
 //! Read state and notifications: marking a channel read, the caller's read states, a channel's
-//! notification level, and the inbox of recent mentions.
+//! notification level, the inbox of recent mentions, and link preview pictures.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,4 +54,30 @@ pub async fn mentions(
     ApiQuery(page): ApiQuery<InboxPage>,
 ) -> Result<axum::Json<Vec<Message>>, ApiError> {
     Ok(axum::Json(state.chat.mention_inbox(&principal, page.before, page.limit).await?))
+}
+
+/// `?url=&sig=` of a preview's picture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedImage {
+    url: String,
+    sig: String,
+}
+
+/// `GET /embeds/image?url=&sig=`: a link preview's picture, through the server.
+pub async fn embed_image(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<EmbedImage>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let (kind, bytes) = state.chat.embed_image(&principal, &query.url, &query.sig).await?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    Ok(response)
 }

@@ -281,7 +281,7 @@ impl Chat {
     }
 
     /// The signer of device cookies, with its key from the database (made on first use).
-    async fn device_cookies(&self) -> Result<&DeviceCookies> {
+    pub(super) async fn device_cookies(&self) -> Result<&DeviceCookies> {
         self.devices
             .get_or_try_init(|| async {
                 let fresh = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());

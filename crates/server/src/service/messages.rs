@@ -131,6 +131,7 @@ impl Chat {
         let message = self.store.get_message(channel.id, id).await?.ok_or(Error::NotFound("Message"))?.to_wire();
         self.hub.publish(&self.audience_of(&channel).await?, &Event::MessageCreate(message.clone()));
         self.metrics.messages.increment(1);
+        self.preview_soon(channel.id, id, content.as_str());
         Ok(Posted { message, created: true })
     }
 
@@ -155,6 +156,7 @@ impl Chat {
         }
         let message = self.store.get_message(channel.id, message_id.0).await?.ok_or(Error::NotFound("Message"))?.to_wire();
         self.hub.publish(&self.audience_of(&channel).await?, &Event::MessageUpdate(message.clone()));
+        self.preview_soon(channel.id, message_id.0, content.as_str());
         Ok(message)
     }
 

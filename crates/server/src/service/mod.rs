@@ -12,6 +12,7 @@ mod locks;
 mod mentions;
 mod messages;
 mod password;
+pub mod previews;
 mod profile;
 mod reads;
 mod recovery;
@@ -224,6 +225,10 @@ pub struct Chat {
     avatar_uploads: Arc<DefaultKeyedRateLimiter<i64>>,
     /// Turns to decode an image: a few at once, so uploads cannot take every core or much memory.
     image_work: Arc<tokio::sync::Semaphore>,
+    /// Fetches link previews; `None` while `links.previews` is off.
+    previews: Option<Arc<crate::preview::LinkFetcher>>,
+    /// Link previews being fetched at once.
+    preview_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Connection tests one address may start per minute: each lasts about ten seconds, so this
@@ -264,6 +269,8 @@ impl Chat {
             links: Arc::default(),
             avatar_uploads: Arc::new(avatar::upload_limiter()),
             image_work: Arc::new(tokio::sync::Semaphore::new(avatar::CONCURRENT_DECODES)),
+            previews: None,
+            preview_slots: Arc::new(tokio::sync::Semaphore::new(previews::CONCURRENT_PREVIEWS)),
         }
     }
 

@@ -24,6 +24,7 @@ mod messages;
 mod metrics;
 mod outage;
 mod pki;
+mod previews;
 mod profile;
 mod reads;
 mod recovery;
