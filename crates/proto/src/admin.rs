@@ -11,6 +11,12 @@ pub struct AdminUser {
     pub id: Id,
     /// Username with its original case.
     pub username: String,
+    /// The name shown instead of the username, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Avatar version, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
     /// Whether the account administers the server.
     pub admin: bool,
     /// Whether an admin disabled (banned) the account.

@@ -219,7 +219,7 @@ impl From<Error> for ApiError {
             Error::Invalid(invalid) if invalid.code == ErrorCode::InvalidToken => StatusCode::BAD_REQUEST,
             Error::Refused { code: ErrorCode::UnsupportedImage, .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Invalid(_) | Error::WrongChannelKind { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Unauthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::Unauthenticated | Error::InvalidCredentials | Error::WrongPassword { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::RegistrationClosed | Error::Restricted { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } | Error::Refused { .. } => StatusCode::CONFLICT,

@@ -18,7 +18,7 @@ impl Chat {
         let new = Password::parse(new).map_err(|invalid| Invalid { field: "new_password", ..invalid })?;
         let user = self.store.get_user(principal.user_id).await?.ok_or(Error::Unauthenticated)?;
         if !self.verify_password(current.to_owned(), user.password_hash.clone()).await? {
-            return Err(Error::InvalidCredentials);
+            return Err(Error::WrongPassword { field: "current_password" });
         }
         let hash = self.hash_password(new).await?;
         let ended = self.store.change_password_hash(principal.user_id, &hash, principal.login_session_id).await?;

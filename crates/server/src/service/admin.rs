@@ -28,6 +28,8 @@ impl UserRow {
         AdminUser {
             id: Id(self.id),
             username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            avatar: self.avatar.clone(),
             admin: self.admin(),
             disabled: self.disabled(),
             timeout_until: self.timeout_until.filter(|&until| until > now_ms()),

@@ -51,6 +51,12 @@ pub enum Error {
     /// Unknown account or wrong password.
     #[error("Wrong username or password.")]
     InvalidCredentials,
+    /// A logged-in user's own password, asked again to confirm something, is wrong.
+    #[error("That password is wrong.")]
+    WrongPassword {
+        /// The request field that held it.
+        field: &'static str,
+    },
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -154,7 +160,7 @@ impl Error {
         match self {
             Error::Invalid(invalid) => invalid.code,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
-            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::InvalidCredentials | Error::WrongPassword { .. } => ErrorCode::InvalidCredentials,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::RegistrationClosed => ErrorCode::RegistrationClosed,
             Error::NotFound(_) => ErrorCode::NotFound,
@@ -173,7 +179,7 @@ impl Error {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Error::Invalid(invalid) => Some(invalid.field),
-            Error::Conflict { field, .. } => Some(field),
+            Error::Conflict { field, .. } | Error::WrongPassword { field } => Some(field),
             _ => None,
         }
     }

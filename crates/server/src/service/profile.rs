@@ -137,7 +137,7 @@ impl Chat {
         self.limits.check_account(&format!("#{}", principal.user_id), Origin::Address(origin.ip))?;
         let row = self.own_row(principal).await?;
         if !self.verify_password(password.to_owned(), row.password_hash.clone()).await? {
-            return Err(Error::InvalidCredentials);
+            return Err(Error::WrongPassword { field: "password" });
         }
         let ended = {
             let _one_at_a_time = self.admin_changes.lock().await;

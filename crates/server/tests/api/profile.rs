@@ -90,7 +90,10 @@ async fn deleting_an_account_keeps_its_messages_and_ends_everything_else() {
     assert_eq!(status, StatusCode::OK);
 
     let (status, error) = app.call(Method::DELETE, "/users/@me", Some(&ben.token), Some(json!({"password": "wrong"}))).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str(), error["error"]["field"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials"), Some("password"))
+    );
     let (status, _) = app.call(Method::DELETE, "/users/@me", Some(&ben.token), Some(json!({"password": "correct horse"}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
