@@ -1,13 +1,14 @@
-// Settings → My account in a real browser. Amy is logged in on two "devices" (browser contexts
-// with their own cookies and user agents): changing her password on one logs the other out at
-// once (its gateway closes with 4011 and it shows the login screen), and only the new password
-// works from then on. The sessions list names both devices with "This device" on the right one,
-// and logging out the other, or everywhere else, sends that device to the login screen. Refused
-// changes show their errors where they belong, up to the rate limit; members reach the tab too.
+// Settings → Password and Sessions in a real browser. Amy is logged in on two "devices" (browser
+// contexts with their own cookies and user agents): changing her password on one logs the other
+// out at once (its gateway closes with 4011 and it shows the login screen), and only the new
+// password works from then on. The sessions list names both devices with "This device" on the
+// right one, and logging out the other, or everywhere else, sends that device to the login
+// screen. Refused changes show their errors where they belong, up to the rate limit; members
+// reach the tabs too.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, register, Server, withScreenshots } from './harness.mjs';
+import { launchBrowser, openMySettings, register, Server, withScreenshots } from './harness.mjs';
 
 const CHROME_ON_LINUX = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const FIREFOX_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
@@ -60,10 +61,10 @@ async function logIn(page, username, password) {
   await page.getByRole('textbox', { name: /^Message #/ }).waitFor();
 }
 
-/** Opens Settings → My account from the chat, as anyone logged in does. */
-async function openMyAccount(page) {
-  await page.getByRole('button', { name: 'My account' }).click();
-  await page.getByRole('heading', { name: 'My account', exact: true }).waitFor();
+/** Goes to another of the user's settings tabs, from within the settings. */
+async function switchTab(page, tab) {
+  await page.getByRole('tab', { name: tab, exact: true }).click();
+  await page.getByRole('heading', { name: tab, exact: true }).waitFor();
 }
 
 /** Fills the password form and submits it. */
@@ -114,8 +115,9 @@ test('changing the password logs every other device out at once, and only the ne
       await desktop.goto(server.url);
       await logIn(desktop, 'amy', OLD_PASSWORD);
 
-      await openMyAccount(laptop);
+      await openMySettings(laptop, 'Sessions');
       await sessionRows(laptop).nth(1).waitFor();
+      await switchTab(laptop, 'Password');
       await submitPasswordChange(laptop, { current: OLD_PASSWORD, next: NEW_PASSWORD });
       const changed = laptop.getByRole('status');
       await changed.waitFor();
@@ -128,6 +130,7 @@ test('changing the password logs every other device out at once, and only the ne
       assert.deepEqual(await gatewayCloses(desktop), [4011, 4004]);
 
       // This device stays logged in, its gateway untouched, and its list now shows it alone.
+      await switchTab(laptop, 'Sessions');
       await onlyThisDeviceListed(laptop);
       assert.deepEqual(await gatewayCloses(laptop), []);
       await laptop.keyboard.press('Escape');
@@ -154,14 +157,14 @@ test('the sessions list marks this device; logging out the other device, or ever
       await desktop.goto(server.url);
       await logIn(desktop, 'amy', OLD_PASSWORD);
 
-      await openMyAccount(laptop);
+      await openMySettings(laptop, 'Sessions');
       await sessionRows(laptop).nth(1).waitFor();
       assert.deepEqual(await shownSessions(laptop), [
         { client: 'Chrome on Linux', badge: 'This device', ip: '127.0.0.1', lastActive: 'just now', buttons: [] },
         { client: 'Firefox on Windows', badge: null, ip: '127.0.0.1', lastActive: 'just now', buttons: ['Log out'] },
       ]);
       // The other device sees the same two sessions the other way round.
-      await openMyAccount(desktop);
+      await openMySettings(desktop, 'Sessions');
       await sessionRows(desktop).nth(1).waitFor();
       assert.deepEqual(
         (await shownSessions(desktop)).map((s) => [s.client, s.badge, s.buttons]),
@@ -177,11 +180,11 @@ test('the sessions list marks this device; logging out the other device, or ever
       await onlyThisDeviceListed(laptop);
       assert.equal(await laptop.getByRole('button', { name: 'Log out everywhere else' }).count(), 0, 'nothing else to log out');
 
-      // Back on the desktop (it lands on My account again), then out everywhere else at once.
+      // Back on the desktop (it lands on Sessions again), then out everywhere else at once.
       await submitLogin(desktop, 'amy', OLD_PASSWORD);
       await desktop.getByText('Firefox on Windows').waitFor();
-      await laptop.getByRole('tab', { name: 'Test connection' }).click();
-      await laptop.getByRole('tab', { name: 'My account' }).click();
+      await switchTab(laptop, 'Test connection');
+      await switchTab(laptop, 'Sessions');
       await sessionRows(laptop).nth(1).waitFor();
       await laptop.getByRole('button', { name: 'Log out everywhere else' }).click();
       await loginScreen(desktop).waitFor();
@@ -194,7 +197,7 @@ test('the sessions list marks this device; logging out the other device, or ever
   }
 });
 
-test('a member reaches My account; refused changes show under the right field, then the rate limit', async () => {
+test('a member reaches their own settings; refused changes show under the right field, then the rate limit', async () => {
   // Two password-change attempts a minute, so the third is refused.
   const server = await Server.start({ CROMULENT_AUTH_ATTEMPTS_PER_ACCOUNT_PER_MINUTE: '2' });
   try {
@@ -204,9 +207,14 @@ test('a member reaches My account; refused changes show under the right field, t
       const bob = (pages.bob = await device(CHROME_ON_LINUX));
       await register(bob, server.url, 'bob', OLD_PASSWORD);
 
-      await openMyAccount(bob);
-      assert.deepEqual(await bob.getByRole('tab').allTextContents(), ['Test connection', 'My account'], 'a member gets the tabs everyone has');
+      await openMySettings(bob, 'Sessions');
+      assert.deepEqual(
+        await bob.getByRole('tab').allTextContents(),
+        ['Profile', 'Password', 'Sessions', 'Voice & audio', 'Notifications', 'Appearance', 'Test connection'],
+        'a member gets the tabs everyone has, and none of the server\'s',
+      );
       await bob.getByText('You are logged in only here.').waitFor();
+      await switchTab(bob, 'Password');
 
       // Checked here, not sent: otherwise the server's limit would be spent one attempt sooner.
       await submitPasswordChange(bob, { current: OLD_PASSWORD, next: NEW_PASSWORD, confirm: 'staple the battery horsf' });

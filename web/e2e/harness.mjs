@@ -216,6 +216,27 @@ export async function register(page, url, username, password = 'correct horse ba
   await page.getByRole('textbox', { name: /^Message #/ }).waitFor();
 }
 
+/** Logs in from the login screen (already shown) and waits for the chat. */
+export async function logIn(page, username, password = 'correct horse battery') {
+  await page.getByLabel('Username or email').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in', exact: true }).last().click();
+  await page.getByRole('textbox', { name: /^Message #/ }).waitFor();
+}
+
+/** Opens one of the user's own settings tabs (Profile, Password, Sessions, Voice & audio…)
+ * from the chat, as anyone logged in does. */
+export async function openMySettings(page, tab) {
+  await page.getByRole('button', { name: 'My account' }).click();
+  await page.getByRole('tab', { name: tab, exact: true }).click();
+  await page.getByRole('heading', { name: tab, exact: true }).waitFor();
+}
+
+/** The caller's own account as the server has it (`GET /users/@me`, with the page's cookie). */
+export function whoAmI(page) {
+  return page.evaluate(() => fetch('/api/v1/users/@me').then((r) => r.json()));
+}
+
 /** Sends a message through the composer. */
 export async function say(page, text) {
   const composer = page.getByRole('textbox', { name: /^Message #/ });

@@ -307,7 +307,8 @@ test('push-to-talk sends only while the key is held, never while typing, and the
 
       await bar(amy).getByRole('button', { name: 'Voice settings' }).click();
       await bar(amy).getByLabel('Input mode').selectOption('ptt');
-      await amy.waitForFunction(() => JSON.parse(localStorage.getItem('cromulent.voice')).mode === 'ptt');
+      // Saved with the account (it follows Amy to her other devices), not in this browser.
+      await amy.waitForFunction(() => fetch('/api/v1/users/@me/preferences').then((r) => r.json()).then((p) => p.voice_mode === 'ptt'));
       assert.equal(await sending(), false, 'push-to-talk is closed until the key is held');
 
       await amy.locator('body').click({ position: { x: 640, y: 300 } });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Channel, Message, User } from '../src/api/protocol';
-import { emptyChat, mergeMessages, nextToSend, pendingIn, reduce, typingText, type Action, type ChatState } from '../src/state/chat';
+import { authorOf, emptyChat, mergeMessages, nextToSend, pendingIn, reduce, typingText, type Action, type ChatState } from '../src/state/chat';
 
 const amy: User = { id: '1', username: 'amy', admin: false };
 const rules = { write: 'everyone', position: 0, slowmode_secs: 0 } as const;
@@ -11,7 +11,7 @@ const general: Channel = { id: '10', name: 'general', kind: 'text', private: fal
 const lounge: Channel = { id: '11', name: 'Lounge', kind: 'voice', private: false, ...rules };
 const random: Channel = { id: '12', name: 'random', kind: 'text', private: false, ...rules };
 
-function message(id: string, channel = general.id, author = { id: '2', username: 'bob' }, content = `m${id}`): Message {
+function message(id: string, channel = general.id, author: Message['author'] = { id: '2', username: 'bob' }, content = `m${id}`): Message {
   return { id, channel_id: channel, author, content, created_at: Number(id), edited_at: null };
 }
 
@@ -260,5 +260,64 @@ describe('pending sends', () => {
     expect(reduce(deleted, { t: 'send_failed', d: { nonce: 'n1', error: 'gone' } })).toBe(deleted);
     const hidden = reduce(deleted, { ...ready, d: { ...(ready.d as object), channels: [random] } } as Action);
     expect(hidden.pending).toEqual([]);
+  });
+});
+
+describe('user_update', () => {
+  const bob: User = { id: '2', username: 'bob', admin: false };
+  const loaded = (): ChatState =>
+    run(
+      ready,
+      { t: 'users_loaded', d: [amy, bob] },
+      { t: 'history_loaded', d: { channelId: '10', page: [message('5'), message('6', '10', { id: '1', username: 'amy' })], limit: 50, replace: true } },
+      { t: 'history_loaded', d: { channelId: '12', page: [message('7', '12', { id: '1', username: 'amy' })], limit: 50, replace: true } },
+    );
+
+  it('renames and re-pictures someone in the directory and on the messages already loaded', () => {
+    const before = loaded();
+    const state = reduce(before, { t: 'user_update', d: { ...bob, display_name: 'Bobby', avatar: 'v2' } });
+    expect(state.users['2']).toEqual({ ...bob, display_name: 'Bobby', avatar: 'v2' });
+    expect(state.messages['10'].map((m) => m.author)).toEqual([{ id: '2', username: 'bob', display_name: 'Bobby', avatar: 'v2' }, { id: '1', username: 'amy' }]);
+    // A channel without their messages keeps its list as it was.
+    expect(state.messages['12']).toBe(before.messages['12']);
+  });
+
+  it('updates the account itself when it is mine', () => {
+    const state = reduce(loaded(), { t: 'user_update', d: { ...amy, username: 'amelia' } });
+    expect(state.me?.username).toBe('amelia');
+    expect(state.messages['12'][0].author.username).toBe('amelia');
+  });
+
+  it('takes a display name or avatar the update leaves out as removed', () => {
+    const named = reduce(loaded(), { t: 'user_update', d: { ...amy, display_name: 'Amy', avatar: 'v1' } });
+    const plain = reduce(named, { t: 'user_update', d: amy });
+    expect(plain.me).toEqual(amy);
+    expect(plain.users['1']).toEqual(amy);
+    expect(plain.messages['12'][0].author).toEqual({ id: '1', username: 'amy' });
+  });
+
+  it('a deleted account leaves the directory, presence, typing and voice; its messages stay, by "Deleted user"', () => {
+    const typing: Action = { t: 'typing_start', d: { channel_id: '10', user_id: '2', username: 'bob', expires_at: 10_000 } };
+    const voice: Action = { t: 'voice_state_update', d: { user_id: '2', channel_id: '11', muted: false, deafened: false, speaking: false } };
+    const state = [typing, voice, { t: 'user_update', d: { ...bob, username: 'Deleted user', deleted: true } } as Action].reduce(reduce, loaded());
+    expect(state.users['2']).toBeUndefined();
+    expect(state.online['2']).toBeUndefined();
+    expect(state.typing).toEqual({});
+    expect(state.voice['2']).toBeUndefined();
+    expect(state.messages['10'].map((m) => m.id)).toEqual(['5', '6']);
+    expect(state.messages['10'][0].author).toEqual({ id: '2', username: 'Deleted user', deleted: true });
+  });
+
+  it('does not list the author of a deleted account that a new message carries', () => {
+    const state = reduce(run(ready), { t: 'message_create', d: message('9', '10', { id: '3', username: 'Deleted user', deleted: true }) });
+    expect(state.users['3']).toBeUndefined();
+    const named = reduce(run(ready), { t: 'message_create', d: message('9', '10', { id: '4', username: 'cat', display_name: 'Cat' }) });
+    expect(named.users['4']).toEqual({ id: '4', username: 'cat', display_name: 'Cat', admin: false });
+  });
+
+  it('signs for a user with only what authors carry', () => {
+    expect(authorOf({ id: '2', username: 'bob', admin: true })).toEqual({ id: '2', username: 'bob' });
+    expect(authorOf({ id: '2', username: 'bob', admin: false, display_name: 'B', avatar: 'a1' })).toEqual({ id: '2', username: 'bob', display_name: 'B', avatar: 'a1' });
+    expect(authorOf({ id: '2', username: 'bob', admin: false, display_name: 'B', deleted: true })).toEqual({ id: '2', username: 'Deleted user', deleted: true });
   });
 });

@@ -1,5 +1,6 @@
 // The REST client turns answers into values and failures into typed ApiErrors, and calls the
-// admin, invite, channel-rule and own-account routes as documented.
+// admin, invite, channel-rule, own-account, preference and mailed-link routes as documented;
+// an avatar goes as the raw file, not JSON.
 
 import { describe, expect, it } from 'vitest';
 import { Api, ApiError, parseRetryAfter } from '../src/api/rest';
@@ -98,6 +99,54 @@ describe('Api', () => {
       'DELETE /api/v1/users/@me/sessions',
     ]);
     expect(await seen[0].json()).toEqual({ current_password: 'old secret', new_password: 'new secret 123' });
+  });
+
+  it('calls the profile, avatar and preference routes, sending the avatar as the raw file', async () => {
+    const seen: Request[] = [];
+    const api = new Api(answering(200, {}, seen));
+    await api.me();
+    await api.updateMe({ display_name: null, email: 'amy@example.org' });
+    const png = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' });
+    await api.uploadAvatar(png);
+    await api.removeAvatar();
+    await api.deleteAccount('my password');
+    await api.preferences();
+    await api.updatePreferences({ theme: 'light' });
+    const calls = seen.map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    expect(calls).toEqual([
+      'GET /api/v1/users/@me',
+      'PATCH /api/v1/users/@me',
+      'PUT /api/v1/users/@me/avatar',
+      'DELETE /api/v1/users/@me/avatar',
+      'DELETE /api/v1/users/@me',
+      'GET /api/v1/users/@me/preferences',
+      'PUT /api/v1/users/@me/preferences',
+    ]);
+    expect(await seen[1].json()).toEqual({ display_name: null, email: 'amy@example.org' });
+    expect(seen[2].headers.get('content-type')).toBe('image/png');
+    expect([...new Uint8Array(await seen[2].arrayBuffer())]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(await seen[4].json()).toEqual({ password: 'my password' });
+    expect(await seen[6].json()).toEqual({ theme: 'light' });
+  });
+
+  it('calls the routes before login that mailed links need', async () => {
+    const seen: Request[] = [];
+    const api = new Api(answering(202, undefined, seen));
+    await api.authOptions();
+    await api.requestPasswordReset('amy@example.org');
+    await api.confirmPasswordReset('tok', 'new secret 123');
+    await api.verifyEmail('tok2');
+    await api.resendVerification('amy@example.org');
+    const calls = seen.map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    expect(calls).toEqual([
+      'GET /api/v1/auth/options',
+      'POST /api/v1/auth/password-reset',
+      'POST /api/v1/auth/password-reset/confirm',
+      'POST /api/v1/auth/verify-email',
+      'POST /api/v1/auth/verify-email/resend',
+    ]);
+    expect(await seen[2].json()).toEqual({ token: 'tok', new_password: 'new secret 123' });
+    expect(await seen[3].json()).toEqual({ token: 'tok2' });
   });
 
   it('raises the server error with its code and field', async () => {

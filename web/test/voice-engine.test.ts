@@ -1,7 +1,8 @@
 // The voice engine against stand-in browser objects and a scripted server: signals that arrive
 // while our join is in flight wait for it (leftovers from another channel do not), an admin's
 // disconnect ends the call completely and says why, a server mute stops sending until lifted,
-// and a join refused because voice is off says so.
+// a join refused because voice is off says so, and the user's preferences (push-to-talk, its key,
+// the sensitivity) apply in a running call.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JoinReply } from '../src/api/protocol';
@@ -190,6 +191,29 @@ describe('server mute', () => {
     await joining;
     await settle();
     expect(view.serverMuted).toBe(true);
+    expect(streams[0].track.enabled).toBe(false);
+  });
+});
+
+describe('preferences', () => {
+  it('applies push-to-talk in a running call, and voice activity again, with the view saying so', async () => {
+    await joinWith('7');
+    const track = streams[0].track;
+    expect(track.enabled).toBe(true);
+    expect(view).toMatchObject({ mode: 'vad', pttKey: 'KeyV', sensitivity: 50 });
+
+    engine.setTuning({ mode: 'ptt', pttKey: 'KeyB', sensitivity: 80 });
+    expect(view).toMatchObject({ mode: 'ptt', pttKey: 'KeyB', sensitivity: 80 });
+    expect(track.enabled).toBe(false);
+
+    engine.setTuning({ mode: 'vad', pttKey: 'KeyB', sensitivity: 80 });
+    expect(track.enabled).toBe(true);
+  });
+
+  it('keeps a mute when the mode changes', async () => {
+    await joinWith();
+    engine.setMuted(true);
+    engine.setTuning({ mode: 'vad', pttKey: 'KeyV', sensitivity: 20 });
     expect(streams[0].track.enabled).toBe(false);
   });
 });

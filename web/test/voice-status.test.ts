@@ -15,6 +15,7 @@ import {
   RESTART_EVERY_MS,
   showsSpeaking,
   SpeakingDetector,
+  speakingThresholds,
   transmitting,
   unreachableNote,
   voiceBlocker,
@@ -237,6 +238,29 @@ describe('isPushToTalk', () => {
     expect(isPushToTalk({ code: 'Space', target: { tagName: 'DIV' } }, 'KeyV')).toBe(false);
     for (const tagName of ['INPUT', 'textarea', 'SELECT']) expect(isPushToTalk({ code: 'KeyV', target: { tagName } }, 'KeyV')).toBe(false);
     expect(isPushToTalk({ code: 'KeyV', target: { tagName: 'DIV', isContentEditable: true } }, 'KeyV')).toBe(false);
+  });
+});
+
+describe('speakingThresholds', () => {
+  it('keeps the thresholds the detector always had at the default sensitivity', () => {
+    const { on, off } = speakingThresholds(50);
+    expect(on).toBeCloseTo(0.02);
+    expect(off).toBeCloseTo(0.01);
+  });
+
+  it('lowers the threshold as the sensitivity rises, ten times at either end', () => {
+    expect(speakingThresholds(100).on).toBeCloseTo(0.002);
+    expect(speakingThresholds(0).on).toBeCloseTo(0.2);
+    expect(speakingThresholds(80).on).toBeLessThan(speakingThresholds(60).on);
+    expect(speakingThresholds(150)).toEqual(speakingThresholds(100));
+    expect(speakingThresholds(Number.NaN)).toEqual(speakingThresholds(50));
+  });
+
+  it('moves a running detector: a quiet voice counts once the sensitivity is high', () => {
+    const detector = new SpeakingDetector();
+    expect(detector.update(0.008, 0)).toBe(false);
+    detector.setThresholds(speakingThresholds(90));
+    expect(detector.update(0.008, 250)).toBe(true);
   });
 });
 

@@ -6,6 +6,60 @@ export interface User {
   id: Id;
   username: string;
   admin: boolean;
+  /** The name to show instead of the username (1–32 characters); absent when unset. */
+  display_name?: string;
+  /** The avatar's version: it changes with every upload, so image URLs that carry it can be
+   * cached for good (see `avatarUrl`); absent without an avatar. */
+  avatar?: string;
+  /** Present (and true) only for an account that was deleted. */
+  deleted?: true;
+}
+
+/** The caller's own account (`GET /users/@me`, and what its changes answer). */
+export interface Me extends User {
+  email: string | null;
+  email_verified: boolean;
+}
+
+/** What `PATCH /users/@me` changes; fields left out stay, `null` removes. */
+export interface MeChange {
+  username?: string;
+  email?: string | null;
+  display_name?: string | null;
+}
+
+/** Who wrote a message; a deleted account's messages stay, by `{id, username: "Deleted user", deleted: true}`. */
+export interface Author {
+  id: Id;
+  username: string;
+  display_name?: string;
+  avatar?: string;
+  deleted?: true;
+}
+
+/** The user's settings that follow them from device to device (`/users/@me/preferences`). */
+export interface Preferences {
+  voice_mode: 'vad' | 'ptt';
+  /** A `KeyboardEvent.code`, e.g. `KeyV`. */
+  ptt_key: string;
+  /** 0–100: how quiet a voice still counts as speaking; higher picks up quieter speech. */
+  input_sensitivity: number;
+  /** Whether a new message in a channel that is not open plays a short sound. */
+  notification_sound: boolean;
+  theme: 'dark' | 'light';
+}
+
+/** What the server can do before login (`GET /auth/options`). */
+export interface AuthOptions {
+  /** The server can send mail, so "Forgot password?" can mail a link. */
+  password_reset: boolean;
+  /** Registering needs an email address, confirmed by a mailed link before the first login. */
+  email_verification: boolean;
+}
+
+/** `POST /auth/register` while email verification is on: no session until the address is confirmed. */
+export interface VerificationSent {
+  email_verification_sent: true;
 }
 
 /** One place the account is logged in (`GET /users/@me/sessions`); tokens are never shown. */
@@ -52,7 +106,7 @@ export interface ChannelChange {
 export interface Message {
   id: Id;
   channel_id: Id;
-  author: { id: Id; username: string };
+  author: Author;
   content: string;
   created_at: number;
   edited_at: number | null;
@@ -100,6 +154,8 @@ export interface AdminUser {
   id: Id;
   username: string;
   admin: boolean;
+  display_name?: string;
+  avatar?: string;
   /** Banned by an admin. */
   disabled: boolean;
   /** Until when the account may read but not post, type or speak; only while that runs. */
@@ -151,6 +207,8 @@ export interface Ready {
   voice_states?: VoiceStateUpdate[];
   /** When an admin's timeout of this user ends (unix ms); present only while one runs. */
   timeout_until?: number;
+  /** The user's preferences (servers from before they existed leave them out). */
+  preferences?: Preferences;
 }
 
 export interface TypingStart {
@@ -197,7 +255,11 @@ export type GatewayEvent =
   /** An admin took this connection out of voice, timed its user out, or turned voice off. */
   | { t: 'voice_disconnected'; d: { channel_id: Id; reason: VoiceDisconnectReason } }
   /** An admin timed this user out (`until`, unix ms) or lifted the timeout (`null`). */
-  | { t: 'timeout_update'; d: { until: number | null } };
+  | { t: 'timeout_update'; d: { until: number | null } }
+  /** Someone changed their username, display name or avatar, or deleted their account. */
+  | { t: 'user_update'; d: User }
+  /** This user changed their preferences (on any device). */
+  | { t: 'preferences_update'; d: Preferences };
 
 /** Any frame the server sends. */
 export interface ServerFrame {

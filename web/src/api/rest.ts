@@ -5,6 +5,7 @@ import type {
   AdminUser,
   AdminUserChange,
   AuditEntry,
+  AuthOptions,
   AuthResponse,
   Channel,
   ChannelChange,
@@ -15,12 +16,28 @@ import type {
   Id,
   Invite,
   LoginSession,
+  Me,
+  MeChange,
   Message,
+  Preferences,
   ServerSettings,
   User,
+  VerificationSent,
   VoiceServerSettings,
   VoiceSettingsChange,
 } from './protocol';
+
+/** The largest avatar the server takes. */
+export const AVATAR_MAX_BYTES = 2 * 1024 * 1024;
+
+/** The avatar sizes the server renders, in pixels. */
+export type AvatarSize = 32 | 128;
+
+/** Where someone's avatar image is. The version in the query changes with every upload, which
+ * is what lets the server tell browsers to keep the image for good. */
+export function avatarUrl(userId: Id, avatar: string, size: AvatarSize, base = '/api/v1'): string {
+  return `${base}/users/${userId}/avatar?size=${size}&v=${encodeURIComponent(avatar)}`;
+}
 
 /** A failed call: HTTP status plus the server's typed error. */
 export class ApiError extends Error {
@@ -61,14 +78,16 @@ export class Api {
     this.base = base;
   }
 
+  /** Calls the API with `body` as JSON, or as it is when it is a file (a Blob). */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const raw = typeof Blob !== 'undefined' && body instanceof Blob;
     let response: Response;
     try {
       response = await this.fetch(this.base + path, {
         method,
         credentials: 'same-origin',
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: body === undefined ? {} : { 'Content-Type': raw ? body.type || 'application/octet-stream' : 'application/json' },
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         signal,
       });
     } catch {
@@ -93,9 +112,36 @@ export class Api {
     return parsed as T;
   }
 
-  /** Registers; `invite` is the code from an invite link, needed while registration is `invite`. */
-  register(username: string, password: string, email?: string, invite?: string): Promise<AuthResponse> {
+  /** Registers; `invite` is the code from an invite link, needed while registration is `invite`.
+   * A server that confirms addresses first answers without a session (`VerificationSent`). */
+  register(username: string, password: string, email?: string, invite?: string): Promise<AuthResponse | VerificationSent> {
     return this.request('POST', '/auth/register', { username, password, ...(email ? { email } : {}), ...(invite ? { invite } : {}) });
+  }
+
+  /** What the server offers before login: password reset by mail, required email confirmation. */
+  authOptions(): Promise<AuthOptions> {
+    return this.request('GET', '/auth/options');
+  }
+
+  /** Mails a reset link to the account with this address, if there is one (the answer is the
+   * same either way, so nobody learns which addresses have accounts). */
+  requestPasswordReset(email: string): Promise<void> {
+    return this.request('POST', '/auth/password-reset', { email });
+  }
+
+  /** Sets a new password with the token from a reset link. */
+  confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    return this.request('POST', '/auth/password-reset/confirm', { token, new_password: newPassword });
+  }
+
+  /** Confirms an address with the token from a verification link. */
+  verifyEmail(token: string): Promise<void> {
+    return this.request('POST', '/auth/verify-email', { token });
+  }
+
+  /** Mails the verification link again. */
+  resendVerification(email: string): Promise<void> {
+    return this.request('POST', '/auth/verify-email/resend', { email });
   }
 
   login(username: string, password: string): Promise<AuthResponse> {
@@ -106,7 +152,7 @@ export class Api {
     return this.request('POST', '/auth/logout');
   }
 
-  me(): Promise<User> {
+  me(): Promise<Me> {
     return this.request('GET', '/users/@me');
   }
 
@@ -115,6 +161,34 @@ export class Api {
   }
 
   // The caller's own account.
+
+  /** Changes the username, email or display name (`null` removes the last two). */
+  updateMe(change: MeChange): Promise<Me> {
+    return this.request('PATCH', '/users/@me', change);
+  }
+
+  /** Deletes the account for good (its messages stay, by "Deleted user"); the session ends. */
+  deleteAccount(password: string): Promise<void> {
+    return this.request('DELETE', '/users/@me', { password });
+  }
+
+  /** Uploads an image file as the avatar, as the raw request body. */
+  uploadAvatar(image: Blob): Promise<Me> {
+    return this.request('PUT', '/users/@me/avatar', image);
+  }
+
+  removeAvatar(): Promise<Me> {
+    return this.request('DELETE', '/users/@me/avatar');
+  }
+
+  preferences(): Promise<Preferences> {
+    return this.request('GET', '/users/@me/preferences');
+  }
+
+  /** Changes some preferences; the answer is all of them. */
+  updatePreferences(change: Partial<Preferences>): Promise<Preferences> {
+    return this.request('PUT', '/users/@me/preferences', change);
+  }
 
   /** Changes the caller's password; every other session of the account ends, this one stays. */
   changePassword(currentPassword: string, newPassword: string): Promise<void> {

@@ -1,7 +1,8 @@
 // The chat state and its pure reducer: every gateway event and local action becomes a new state.
 // Pure so it can be tested without a browser, and so a replayed or repeated event is harmless.
 
-import { compareIds, type Channel, type GatewayEvent, type Id, type Message, type User, type VoiceStateUpdate } from '../api/protocol';
+import { compareIds, type Author, type Channel, type GatewayEvent, type Id, type Message, type User, type VoiceStateUpdate } from '../api/protocol';
+import { DELETED_USER } from '../people';
 
 /** Who is typing in one channel, by user id. */
 export type TypingByUser = Record<Id, { username: string; expiresAt: number }>;
@@ -145,12 +146,50 @@ function upsertMessage(state: ChatState, message: Message, isNew: boolean): Chat
   const fromMe = state.me?.id === message.author.id;
   const unread = isNew && !fromMe && state.current !== channelId ? { ...state.unread, [channelId]: true as const } : state.unread;
   const typing = isNew ? stopTyping(state.typing, channelId, message.author.id) : state.typing;
-  const users = state.users[message.author.id]
-    ? state.users
-    : { ...state.users, [message.author.id]: { id: message.author.id, username: message.author.username, admin: false } };
+  // An author the directory does not know yet (it is refreshed when someone comes online) is
+  // named from the message meanwhile; a deleted one stays out of it.
+  const author = message.author;
+  const users =
+    state.users[author.id] || author.deleted
+      ? state.users
+      : { ...state.users, [author.id]: { ...author, admin: false } };
   const arrived = state.refreshing[channelId];
   const refreshing = arrived ? { ...state.refreshing, [channelId]: [...arrived, message.id] } : state.refreshing;
   return { ...state, messages, unread, typing, users, pending, refreshing };
+}
+
+/** How messages sign for a user: a deleted account as "Deleted user", with nothing else kept. */
+export function authorOf(user: User): Author {
+  if (user.deleted) return { id: user.id, username: DELETED_USER, deleted: true };
+  const author: Author = { id: user.id, username: user.username };
+  if (user.display_name !== undefined) author.display_name = user.display_name;
+  if (user.avatar !== undefined) author.avatar = user.avatar;
+  return author;
+}
+
+/** Someone changed their name or avatar, or deleted their account: the directory, the messages
+ * already loaded and, for a deletion, who is online, typing or in voice follow. */
+function updateUser(state: ChatState, user: User): ChatState {
+  const gone = user.deleted === true;
+  const author = authorOf(user);
+  let messages = state.messages;
+  for (const [channelId, loaded] of Object.entries(state.messages)) {
+    if (!loaded.some((m) => m.author.id === user.id)) continue;
+    if (messages === state.messages) messages = { ...state.messages };
+    messages[channelId] = loaded.map((m) => (m.author.id === user.id ? { ...m, author } : m));
+  }
+  let typing = state.typing;
+  if (gone) for (const channelId of Object.keys(state.typing)) typing = stopTyping(typing, channelId, user.id);
+  return {
+    ...state,
+    // The whole user each time: a display name or avatar it leaves out was removed.
+    me: state.me?.id === user.id ? user : state.me,
+    users: gone ? without(state.users, user.id) : { ...state.users, [user.id]: user },
+    online: gone ? without(state.online, user.id) : state.online,
+    voice: gone ? without(state.voice, user.id) : state.voice,
+    messages,
+    typing,
+  };
 }
 
 /** A channel's pending sends, in the order the user made them: the list shows them after the
@@ -243,10 +282,13 @@ export function reduce(state: ChatState, action: Action): ChatState {
         ...state,
         voice: action.d.channel_id === null ? without(state.voice, action.d.user_id) : { ...state.voice, [action.d.user_id]: action.d },
       };
+    case 'user_update':
+      return updateUser(state, action.d);
     case 'voice_signal':
     case 'voice_session_replaced':
     case 'voice_disconnected':
     case 'timeout_update':
+    case 'preferences_update':
       return state;
     case 'users_loaded':
       return { ...state, users: Object.fromEntries(action.d.map((u) => [u.id, u])) };

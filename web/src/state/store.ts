@@ -1,10 +1,13 @@
 // The app's live state as signals, and the actions the screens call. Gateway events go through
-// the pure reducer in chat.ts; this module adds the effects (REST calls, timers, the gateway).
+// the pure reducer in chat.ts; this module adds the effects (REST calls, timers, the gateway,
+// the user's preferences applied to the voice engine, the theme and the message sound).
 
 import { computed, effect, signal } from '@preact/signals';
 import { Api, ApiError } from '../api/rest';
 import { GatewayClient, GatewayError, gatewayUrl, type GatewayStatus } from '../api/gateway';
-import type { ChannelChange, ChannelKind, GatewayEvent, Id, Message, User } from '../api/protocol';
+import type { ChannelChange, ChannelKind, GatewayEvent, Id, Me, Message, Preferences, User } from '../api/protocol';
+import { playChime, shouldChime } from '../notificationSound';
+import { applyTheme, DEFAULT_PREFERENCES, rememberedTheme, voiceTuning, withDefaults } from '../preferences';
 import { emptyChat, nextToSend, reduce, type Action } from './chat';
 import { newNonce, Outbox } from './outbox';
 import { limitsAfterPost, limitsAfterRefusal, limitsAfterTypingRefused, limitsWithTimeout, noLimits, timeoutWait } from './posting';
@@ -26,6 +29,12 @@ export const account = signal<User | null | undefined>(undefined);
 export const loadingOlder = signal(false);
 /** A timeout or slow-mode wait the server told this user about (see posting.ts). */
 export const postingLimits = signal(noLimits);
+/** The user's preferences, as applied; the defaults (and this browser's last theme) until the
+ * server's arrive. */
+export const preferences = signal<Preferences>({ ...DEFAULT_PREFERENCES, theme: rememberedTheme() });
+/** What the login screen opens with: a notice (a password was reset, the account deleted) and
+ * which form; taken, and cleared, by the screen when it appears. */
+export const authIntent = signal<{ notice?: string; mode?: 'login' | 'forgot' } | null>(null);
 
 let timeoutTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -60,6 +69,64 @@ export const voiceEngine = new VoiceEngine({
   changed: (view) => (voiceView.value = view),
 });
 export const voiceView = signal<VoiceView>(voiceEngine.state);
+
+/** Applies preferences everywhere they matter: the voice engine and the theme (the message
+ * sound reads the signal when a message comes). */
+function applyPreferences(next: Preferences): void {
+  preferences.value = next;
+  voiceEngine.setTuning(voiceTuning(next));
+  applyTheme(next.theme);
+}
+
+applyTheme(preferences.peek().theme);
+
+/** Counts preference saves: only the newest one's answer is applied, so an older answer that
+ * comes late cannot undo a later change. */
+let preferenceSaves = 0;
+
+/** Changes preferences: applied here at once, then saved; the server tells the user's other
+ * sessions (`preferences_update`). A refused save puts back what the server has. */
+export async function savePreferences(change: Partial<Preferences>): Promise<void> {
+  const save = ++preferenceSaves;
+  applyPreferences({ ...preferences.peek(), ...change });
+  try {
+    const saved = withDefaults(await api.updatePreferences(change));
+    if (save === preferenceSaves) applyPreferences(saved);
+  } catch (error) {
+    if (save === preferenceSaves) void loadPreferences();
+    throw error;
+  }
+}
+
+async function loadPreferences(): Promise<void> {
+  const save = preferenceSaves;
+  try {
+    const loaded = withDefaults(await api.preferences());
+    if (save === preferenceSaves) applyPreferences(loaded);
+  } catch {
+    // Kept as they are; the next `ready` brings them.
+  }
+}
+
+let lastChimeAt: number | null = null;
+
+/** Plays the message sound when the user wants it and is not looking at the channel. */
+function chimeFor(message: Message): void {
+  const now = Date.now();
+  const chime = shouldChime({
+    enabled: preferences.peek().notification_sound,
+    authorId: message.author.id,
+    channelId: message.channel_id,
+    me: account.peek()?.id,
+    current: chat.peek().current,
+    hidden: typeof document !== 'undefined' && document.hidden,
+    now,
+    lastChimeAt,
+  });
+  if (!chime) return;
+  lastChimeAt = now;
+  playChime();
+}
 
 export const currentChannel = computed(() => chat.value.channels.find((c) => c.id === chat.value.current) ?? null);
 
@@ -126,16 +193,23 @@ function refreshUsers(): void {
 }
 
 function onEvent(event: GatewayEvent): void {
+  // Before the dispatch, which may mark the channel read.
+  if (event.t === 'message_create') chimeFor(event.d);
   dispatch(event);
   voiceEngine.handleEvent(event.t, event.d as unknown as Record<string, unknown>);
   if (event.t === 'presence_update' && !chat.value.users[event.d.user_id]) refreshUsers();
   // The composer closes and opens as an admin times this user out or lifts it, before any post.
   if (event.t === 'timeout_update') postingLimits.value = limitsWithTimeout(postingLimits.value, event.d.until);
+  if (event.t === 'preferences_update') applyPreferences(withDefaults(event.d));
+  // The whole user: a display name or avatar left out was removed.
+  if (event.t === 'user_update' && event.d.id === account.value?.id && !event.d.deleted) account.value = event.d;
   if (event.t === 'ready') {
     // A fresh session (first connect, resume refused, or new rights after a role change):
     // anything may have been missed, and `ready` says whether a timeout runs.
     account.value = event.d.user;
     postingLimits.value = limitsWithTimeout(postingLimits.value, event.d.timeout_until ?? null);
+    if (event.d.preferences) applyPreferences(withDefaults(event.d.preferences));
+    else void loadPreferences();
     refreshUsers();
     const current = chat.value.current;
     if (current) void loadLatest(current).catch(() => {});
@@ -184,6 +258,22 @@ function signOut(callServer: boolean): void {
   chat.value = emptyChat;
   postingLimits.value = noLimits;
   account.value = null;
+}
+
+/** The account's own answer after a change of profile or avatar: shown here at once (the
+ * server's `user_update` follows, and changes nothing more). */
+export function profileChanged(me: Me): void {
+  const user: User = { id: me.id, username: me.username, admin: me.admin };
+  if (me.display_name !== undefined) user.display_name = me.display_name;
+  if (me.avatar !== undefined) user.avatar = me.avatar;
+  account.value = user;
+  dispatch({ t: 'user_update', d: user });
+}
+
+/** The account was deleted from here: its session is gone, so no logout is needed. */
+export function accountDeleted(): void {
+  signOut(false);
+  authIntent.value = { notice: 'Your account was deleted.' };
 }
 
 /** Leaves the "account disabled" screen for the login form. */

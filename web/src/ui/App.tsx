@@ -1,7 +1,8 @@
 // Top-level screens: a splash while the session is checked, the auth screen, the chat layout,
-// the server settings (admins only, but members get its Test connection and My account tabs), the connection
-// test's own page (/connection-test, logged in or not), or the notice that an admin disabled
-// the account. The open channel lives in the URL (/channels/ID) so reloads and links land in
+// the settings (the server's tabs for admins only; everyone gets their own account's), the
+// connection test's own page (/connection-test, logged in or not), the pages mailed links
+// open (a password reset, an address confirmation; logged in or not), or the notice that an
+// admin disabled the account. The open channel lives in the URL (/channels/ID) so reloads and links land in
 // the same place.
 
 import { useEffect } from 'preact/hooks';
@@ -10,6 +11,7 @@ import { navigate, path, route } from '../state/navigation';
 import { account, accountDisabled, backToLogin, chat, connection, openChannel } from '../state/store';
 import { AuthScreen } from './AuthScreen';
 import { ConnectionTestPage } from './ConnectionTest';
+import { ResetPasswordPage, VerifyEmailPage } from './MailedLinkPages';
 import { MemberList } from './MemberList';
 import { MessagePane } from './MessagePane';
 import { ServerSettings } from './settings/ServerSettings';
@@ -20,6 +22,8 @@ export function App() {
   const where = route.value;
   if (accountDisabled.value) return <DisabledScreen />;
   if (where.page === 'connection-test') return <ConnectionTestPage signedIn={!!user} />;
+  if (where.page === 'reset-password') return <ResetPasswordPage token={where.token} />;
+  if (where.page === 'verify-email') return <VerifyEmailPage token={where.token} />;
   if (user === undefined) return <div class="splash" aria-busy="true">Loading…</div>;
   if (user === null) return <AuthScreen invite={where.page === 'invite' ? where.code : null} />;
   // Members never get the admin settings, whatever the address says: they see the chat.

@@ -1,7 +1,8 @@
 // The open text channel: history that loads older pages when scrolled up without jumping,
-// live messages, "jump to present", edit and delete, sends still pending or refused, the typing
-// line and the composer, which says when the user may not post (admins-only channel, timeout,
-// slow mode's countdown).
+// live messages (each group of one author's messages under their avatar and the name they
+// show, "Deleted user" for an account that is gone), "jump to present", edit and delete, sends
+// still pending or refused, the typing line and the composer, which says when the user may not
+// post (admins-only channel, timeout, slow mode's countdown).
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Channel, Message } from '../api/protocol';
@@ -23,6 +24,8 @@ import {
   typing,
 } from '../state/store';
 import { renderMarkdown } from '../markdown';
+import { displayName, type Person } from '../people';
+import { Avatar } from './Avatar';
 import { formatTimestamp, isoTimestamp } from '../time';
 
 /** Distance from the bottom, in pixels, that still counts as "at the present". */
@@ -144,10 +147,11 @@ function MessageItem(props: { message: Message; grouped: boolean }) {
   };
 
   return (
-    <li class={`message${props.grouped ? ' grouped' : ''}`} data-message-id={m.id} aria-label={`${m.author.username}: ${m.content}`}>
+    <li class={`message${props.grouped ? ' grouped' : ''}`} data-message-id={m.id} aria-label={`${displayName(m.author)}: ${m.content}`}>
       {!props.grouped && (
         <div class="meta">
-          <strong class="author">{m.author.username}</strong>
+          <Avatar person={m.author} />
+          <AuthorName person={m.author} />
           <time dateTime={isoTimestamp(m.created_at)}>{formatTimestamp(m.created_at)}</time>
         </div>
       )}
@@ -186,20 +190,33 @@ function MessageItem(props: { message: Message; grouped: boolean }) {
   );
 }
 
+/** The name a message is signed with: the display name, the @username on hover; a deleted
+ * account's as "Deleted user", muted. */
+function AuthorName(props: { person: Person }) {
+  const p = props.person;
+  return (
+    <strong class={`author${p.deleted ? ' deleted' : ''}`} title={p.deleted ? undefined : `@${p.username}`}>
+      {displayName(p)}
+    </strong>
+  );
+}
+
 /** A send the server has not confirmed: dimmed and marked "Sending…" while it is retried, or
  * the server's reason with Retry and Discard when it was refused. */
 function PendingItem(props: { pending: PendingMessage }) {
   const p = props.pending;
-  const username = account.value?.username ?? '';
+  const me = account.value;
+  const name = me ? displayName(me) : '';
   const failed = p.status === 'failed';
   return (
     <li
       class={`message pending${failed ? ' failed' : ''}`}
       data-nonce={p.nonce}
-      aria-label={`${username}: ${p.content} (${failed ? 'not sent' : 'sending'})`}
+      aria-label={`${name}: ${p.content} (${failed ? 'not sent' : 'sending'})`}
     >
       <div class="meta">
-        <strong class="author">{username}</strong>
+        {me && <Avatar person={me} />}
+        {me && <AuthorName person={me} />}
         <span class="send-status">{failed ? 'Not sent' : 'Sending…'}</span>
       </div>
       <div class="content">
@@ -242,8 +259,13 @@ function EditBox(props: { initial: string; onSave(content: string): void; onCanc
 }
 
 function TypingLine(props: { channelId: string }) {
-  const typers = chat.value.typing[props.channelId] ?? {};
-  const text = typingText(Object.values(typers).map((t) => t.username));
+  const state = chat.value;
+  const typers = state.typing[props.channelId] ?? {};
+  const names = Object.entries(typers).map(([userId, t]) => {
+    const user = state.users[userId];
+    return user ? displayName(user) : t.username;
+  });
+  const text = typingText(names);
   return (
     <div class="typing" aria-live="polite">
       {text}

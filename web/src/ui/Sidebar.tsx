@@ -1,13 +1,16 @@
-// Channel sidebar: Text and Voice sections, unread channels in bold, an admin's "create channel"
-// dialog and "Server settings" button, and the current user with the connection test, their
-// account settings and a log-out button at the bottom.
+// Channel sidebar: Text and Voice sections (who is in each voice channel, with their avatars),
+// unread channels in bold, an admin's "create channel" dialog and "Server settings" button, and
+// the current user (avatar, display name) with the connection test, their account settings and
+// a log-out button at the bottom.
 
 import { useState } from 'preact/hooks';
 import type { ChannelKind } from '../api/protocol';
 import { channelPath, settingsPath } from '../routes';
+import { displayName, handle } from '../people';
 import { navigate } from '../state/navigation';
 import { account, ApiError, chat, createChannel, logout, openChannel, voiceEngine, voiceView } from '../state/store';
 import { showsSpeaking } from '../voice/status';
+import { Avatar } from './Avatar';
 import { ConnectionTestButton } from './ConnectionTest';
 import { VoiceBar } from './VoiceBar';
 
@@ -65,15 +68,14 @@ export function Sidebar() {
       </Section>
       <VoiceBar />
       <footer class="user-panel">
-        <span class="avatar" aria-hidden="true">
-          {me?.username.slice(0, 1).toUpperCase()}
-        </span>
-        <span class="who">
-          <strong>{me?.username}</strong>
+        {me && <Avatar person={me} />}
+        <span class="who" title={me ? `@${me.username}` : undefined}>
+          <strong>{me ? displayName(me) : ''}</strong>
+          {me && handle(me) && <small class="who-handle">{handle(me)}</small>}
           {me?.admin && <small>admin</small>}
         </span>
         <ConnectionTestButton />
-        <button type="button" class="ghost icon-button" aria-label="My account" title="My account" onClick={() => navigate(settingsPath('account'))}>
+        <button type="button" class="ghost icon-button" aria-label="My account" title="My account" onClick={() => navigate(settingsPath('profile'))}>
           <PersonIcon />
         </button>
         <button type="button" class="ghost" onClick={logout} aria-label="Log out">
@@ -96,12 +98,13 @@ function VoiceParticipants(props: { channelId: string }) {
     <ul class="voice-participants" aria-label="In voice">
       {inside.map((v) => {
         const quality = view.channelId === props.channelId ? view.peers[v.user_id] : undefined;
+        const user = state.users[v.user_id];
         return (
           <li key={v.user_id} class={`participant${showsSpeaking(v) ? ' speaking' : ''}`} data-user-id={v.user_id}>
-            <span class="avatar small" aria-hidden="true">
-              {(state.users[v.user_id]?.username ?? '?').slice(0, 1).toUpperCase()}
+            <Avatar person={user ?? { id: v.user_id, username: '?' }} look="small" />
+            <span class="name" title={user ? `@${user.username}` : undefined}>
+              {user ? displayName(user) : 'someone'}
             </span>
-            <span class="name">{state.users[v.user_id]?.username ?? 'someone'}</span>
             {v.server_muted && (
               <span class="flag server-muted" title="An admin muted them">
                 server muted

@@ -3,9 +3,12 @@
 // (no unmute while an admin holds a server mute), "Move here" after a refused join, and voice
 // settings; in its place, why an admin ended the call.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
+import type { User } from '../api/protocol';
+import { displayName } from '../people';
 import { codeSpans, phaseLabel, SERVER_MUTED_NOTE, unreachableNote } from '../voice/status';
 import { chat, voiceEngine, voiceView } from '../state/store';
+import { DevicePickers, InputModeSelect, PushToTalkKey, usePreferenceSaver } from './voiceControls';
 
 export function VoiceBar() {
   const view = voiceView.value;
@@ -15,7 +18,7 @@ export function VoiceBar() {
   const label = phaseLabel(view.phase, channel?.name ?? '', view.disconnection);
   const colour = view.phase === 'connected' ? 'green' : view.phase === 'disconnected' ? 'red' : 'yellow';
   // A red bar already says why nothing works; naming who is unreachable would only distract.
-  const note = view.phase === 'disconnected' ? '' : unreachableNote(view.unreachable.map((id) => chat.value.users[id]?.username ?? 'someone'));
+  const note = view.phase === 'disconnected' ? '' : unreachableNote(view.unreachable.map((id) => nameOf(chat.value.users[id])));
   return (
     <section class="voice-bar" aria-label="Voice connection" data-phase={view.phase}>
       <div class="voice-status" role="status">
@@ -95,64 +98,25 @@ function VoiceEndedNotice(props: { text: string }) {
   );
 }
 
+/** The quick voice settings under the bar; Settings → Voice & audio has them all. */
 function VoiceSettings() {
+  const { save, error } = usePreferenceSaver();
   const view = voiceView.value;
-  const prefs = voiceEngine.preferences;
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
-  const [capturing, setCapturing] = useState(false);
-
-  useEffect(() => {
-    void navigator.mediaDevices?.enumerateDevices().then(setDevices).catch(() => {});
-  }, []);
-
-  const inputs = devices.filter((d) => d.kind === 'audioinput');
-  const outputs = devices.filter((d) => d.kind === 'audiooutput');
   return (
     <div class="voice-settings">
-      <label class="field">
-        <span>Input mode</span>
-        <select value={view.mode} onChange={(e) => voiceEngine.setMode((e.target as HTMLSelectElement).value as 'vad' | 'ptt')}>
-          <option value="vad">Voice activity</option>
-          <option value="ptt">Push to talk</option>
-        </select>
-      </label>
-      {view.mode === 'ptt' && (
-        <label class="field">
-          <span>Push-to-talk key</span>
-          <button
-            type="button"
-            class="ghost key"
-            onClick={() => setCapturing(true)}
-            onKeyDown={(e) => {
-              if (!capturing) return;
-              e.preventDefault();
-              voiceEngine.setMode('ptt', e.code);
-              setCapturing(false);
-            }}
-          >
-            {capturing ? 'Press a key…' : view.pttKey}
-          </button>
-        </label>
+      <InputModeSelect id="voice-bar-mode" save={save} />
+      {view.mode === 'ptt' && <PushToTalkKey id="voice-bar-ptt-key" save={save} />}
+      <DevicePickers idPrefix="voice-bar" />
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
       )}
-      <DeviceSelect label="Microphone" devices={inputs} value={prefs.inputId} choose={(id) => voiceEngine.setInput(id)} />
-      {outputs.length > 0 && <DeviceSelect label="Speaker" devices={outputs} value={prefs.outputId} choose={(id) => voiceEngine.setOutput(id)} />}
     </div>
   );
 }
 
-/** A device picker whose first choice is the system default. */
-function DeviceSelect(props: { label: string; devices: MediaDeviceInfo[]; value: string | null; choose(id: string | null): Promise<void> }) {
-  return (
-    <label class="field">
-      <span>{props.label}</span>
-      <select value={props.value ?? ''} onChange={(e) => void props.choose((e.target as HTMLSelectElement).value || null)}>
-        <option value="">Default</option>
-        {props.devices.map((d) => (
-          <option key={d.deviceId} value={d.deviceId}>
-            {d.label || props.label}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+/** A name for the voice bar's notes. */
+function nameOf(user: User | undefined): string {
+  return user ? displayName(user) : 'someone';
 }

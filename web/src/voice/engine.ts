@@ -1,19 +1,22 @@
 // The voice engine: joins and leaves, one peer connection per participant (full mesh; the
 // newcomer offers, peer.ts negotiates; what arrives while our join is in flight waits for it,
 // see joining.ts), ICE restart on failure and marking peers that never answer (the policies are
-// in status.ts), credential refresh before expiry, push-to-talk, an admin's server mute and
-// the end of a call an admin ended, and a view for the voice bar derived from the real
-// connection states (view.ts).
+// in status.ts), credential refresh before expiry, push-to-talk and the speaking threshold
+// (the user's server preferences, see `setTuning`), an admin's server mute and the end of a
+// call an admin ended, and a view for the voice bar derived from the real connection states
+// (view.ts).
 
 import type { IceConfig, Id, JoinReply } from '../api/protocol';
 import { joinBacklog, type HeldVoiceEvent } from './joining';
 import { Microphone, openMicrophone, playRemote, routeToOutput } from './media';
 import { Peer, type PeerHost, type Signal } from './peer';
-import { loadPrefs, savePrefs, type VoicePrefs } from './prefs';
-import { decideIceRestart, isPushToTalk, isUnreachable, joinRefusal, SpeakingDetector, transmitting, voiceBlocker, voiceEndedText } from './status';
+import { loadDevices, saveDevices, type DevicePrefs } from './prefs';
+import { decideIceRestart, isUnreachable, joinRefusal, SpeakingDetector, speakingThresholds, transmitting, voiceBlocker, voiceEndedText } from './status';
+import { DEFAULT_TUNING, PushToTalkKey, type VoiceTuning } from './talking';
 import { deriveView, idleView, type VoiceView } from './view';
 
 export type { VoiceView } from './view';
+export type { VoiceTuning } from './talking';
 
 /** What the engine needs from the rest of the app. */
 export interface VoiceHost {
@@ -30,7 +33,10 @@ export class VoiceEngine {
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private tick: ReturnType<typeof setInterval> | null = null;
   private speaking = new SpeakingDetector();
-  private pttHeld = false;
+  private readonly ptt = new PushToTalkKey(
+    () => (this.tuning.mode === 'ptt' && this.view.channelId ? this.tuning.pttKey : null),
+    () => this.applyTransmit(),
+  );
   private gatewayUp = true;
   /** Set once the microphone is open and the server confirmed the join; the bar says
    * connecting until then. */
@@ -41,22 +47,18 @@ export class VoiceEngine {
   /** Counts joins and call ends, so a join that something else overtook while it waited for
    * the microphone or the server stops there. */
   private attempt = 0;
-  private prefs = loadPrefs();
-  private view: VoiceView = idleView(this.prefs.mode, this.prefs.pttKey);
+  private devices = loadDevices();
+  private tuning: VoiceTuning = DEFAULT_TUNING;
+  private view: VoiceView = idleView(this.tuning);
   private readonly peerHost: PeerHost = {
     signal: (peer, signal) => this.signal(peer.userId, signal),
     changed: () => this.emit(),
     heard: (peer, stream) => {
-      peer.audio = playRemote(peer.audio, peer.userId, stream, this.view.deafened, this.prefs.outputId);
+      peer.audio = playRemote(peer.audio, peer.userId, stream, this.view.deafened, this.devices.outputId);
     },
   };
 
-  constructor(private readonly host: VoiceHost) {
-    addEventListener('keydown', (e) => this.onKey(e, true));
-    addEventListener('keyup', (e) => this.onKey(e, false));
-    addEventListener('blur', () => this.setPtt(false));
-    document.addEventListener('visibilitychange', () => document.hidden && this.setPtt(false));
-  }
+  constructor(private readonly host: VoiceHost) {}
 
   get state(): VoiceView {
     return this.view;
@@ -86,7 +88,7 @@ export class VoiceEngine {
     this.emit({ channelId: channelId, disconnection: null, notice: null });
     let stream: MediaStream;
     try {
-      stream = await openMicrophone(this.prefs.inputId);
+      stream = await openMicrophone(this.devices.inputId);
     } catch {
       if (attempt === this.attempt) this.emit({ channelId: null, disconnection: { reason: 'no microphone could be opened' } });
       return;
@@ -181,19 +183,23 @@ export class VoiceEngine {
     this.sendState();
   }
 
-  setMode(mode: 'vad' | 'ptt', pttKey = this.prefs.pttKey): void {
-    this.prefs = { ...this.prefs, mode, pttKey };
-    savePrefs(this.prefs);
-    this.emit({ mode, pttKey });
+  /** Applies the user's voice preferences (at login, and whenever they change on any device),
+   * in a call too: a push-to-talk key held under the old settings counts as released. */
+  setTuning(tuning: VoiceTuning): void {
+    const rekeyed = tuning.mode !== this.tuning.mode || tuning.pttKey !== this.tuning.pttKey;
+    this.tuning = tuning;
+    this.speaking.setThresholds(speakingThresholds(tuning.sensitivity));
+    if (rekeyed) this.ptt.release();
+    this.emit({ mode: tuning.mode, pttKey: tuning.pttKey, sensitivity: tuning.sensitivity });
     this.applyTransmit();
   }
 
   /** Switches the microphone of a running call without renegotiating. */
   async setInput(deviceId: string | null): Promise<void> {
-    this.prefs = { ...this.prefs, inputId: deviceId };
-    savePrefs(this.prefs);
+    this.devices = { ...this.devices, inputId: deviceId };
+    saveDevices(this.devices);
     if (!this.microphone.stream) return;
-    const next = await openMicrophone(this.prefs.inputId);
+    const next = await openMicrophone(this.devices.inputId);
     const track = next.getAudioTracks()[0];
     for (const peer of this.peers.values()) {
       for (const sender of peer.pc.getSenders()) if (sender.track?.kind === 'audio') await sender.replaceTrack(track);
@@ -204,13 +210,14 @@ export class VoiceEngine {
   }
 
   async setOutput(deviceId: string | null): Promise<void> {
-    this.prefs = { ...this.prefs, outputId: deviceId };
-    savePrefs(this.prefs);
-    for (const peer of this.peers.values()) await routeToOutput(peer.audio, this.prefs.outputId);
+    this.devices = { ...this.devices, outputId: deviceId };
+    saveDevices(this.devices);
+    for (const peer of this.peers.values()) await routeToOutput(peer.audio, this.devices.outputId);
   }
 
-  get preferences(): VoicePrefs {
-    return this.prefs;
+  /** This browser's microphone and speaker. */
+  get chosenDevices(): DevicePrefs {
+    return this.devices;
   }
 
   /** The gateway connection dropped or came back. */
@@ -332,7 +339,7 @@ export class VoiceEngine {
   /** Whether the microphone sends now: not while muted by the user or by an admin, deafened,
    * or with push-to-talk released. */
   private get live(): boolean {
-    return transmitting(this.prefs.mode, this.view.muted || this.view.serverMuted, this.view.deafened, this.pttHeld);
+    return transmitting(this.tuning.mode, this.view.muted || this.view.serverMuted, this.view.deafened, this.ptt.held);
   }
 
   private applyTransmit(): void {
@@ -343,19 +350,6 @@ export class VoiceEngine {
     if (!this.view.channelId) return;
     const speaking = this.view.speaking && this.live;
     void this.host.request('voice_state', { muted: this.view.muted, deafened: this.view.deafened, speaking }).catch(() => {});
-  }
-
-  private onKey(event: KeyboardEvent, down: boolean): void {
-    if (this.prefs.mode !== 'ptt' || !this.view.channelId) return;
-    // Pressing the key in a text field types; releasing it anywhere always releases.
-    const relevant = down ? isPushToTalk(event, this.prefs.pttKey) : event.code === this.prefs.pttKey;
-    if (relevant && !event.repeat) this.setPtt(down);
-  }
-
-  private setPtt(held: boolean): void {
-    if (this.pttHeld === held) return;
-    this.pttHeld = held;
-    this.applyTransmit();
   }
 
   /** Every 250 ms: the speaking level, and lost, stuck or unreachable connections; every 2 s: connection statistics. */

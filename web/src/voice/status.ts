@@ -158,16 +158,36 @@ export function isPushToTalk(event: { code: string; target: unknown; repeat?: bo
   return !(tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || target?.isContentEditable);
 }
 
+/** The input sensitivity when the user never chose one; it gives the thresholds the detector
+ * always had (0.02 to start speaking, 0.01 to stop). */
+export const DEFAULT_SENSITIVITY = 50;
+
+/** The speaking detector's thresholds (RMS levels) for an input sensitivity of 0–100: higher
+ * picks up quieter speech. The scale is logarithmic, as loudness is heard, ten times quieter
+ * or louder than the default at the ends; stopping takes half the starting level, so a voice
+ * that dips a little does not flicker. */
+export function speakingThresholds(sensitivity: number): { on: number; off: number } {
+  const clamped = Math.min(100, Math.max(0, Number.isFinite(sensitivity) ? sensitivity : DEFAULT_SENSITIVITY));
+  const on = 0.02 * 10 ** ((DEFAULT_SENSITIVITY - clamped) / 50);
+  return { on, off: on / 2 };
+}
+
 /** Speaking detection with hysteresis: starts above `on`, stops after `hangMs` below `off`. */
 export class SpeakingDetector {
   private speaking = false;
   private quietSince: number | null = null;
 
   constructor(
-    private readonly on = 0.02,
-    private readonly off = 0.01,
+    private on = 0.02,
+    private off = 0.01,
     private readonly hangMs = 400,
   ) {}
+
+  /** Moves the thresholds (the user changed the input sensitivity); takes effect with the next level. */
+  setThresholds(thresholds: { on: number; off: number }): void {
+    this.on = thresholds.on;
+    this.off = thresholds.off;
+  }
 
   /** Feeds a level (RMS, 0–1) at time `now`; returns whether the user is speaking. */
   update(level: number, now: number): boolean {

@@ -26,13 +26,15 @@ export interface VoiceView {
   unreachable: Id[];
   mode: 'vad' | 'ptt';
   pttKey: string;
+  /** The input sensitivity (0–100) the speaking detector uses. */
+  sensitivity: number;
   /** Why the server ended the last call (an admin took us out, timed us out or turned voice
    * off); shown in place of the bar until dismissed or the next join. */
   notice: string | null;
 }
 
 /** The view before any call. */
-export function idleView(mode: 'vad' | 'ptt', pttKey: string): VoiceView {
+export function idleView({ mode, pttKey, sensitivity }: { mode: 'vad' | 'ptt'; pttKey: string; sensitivity: number }): VoiceView {
   return {
     phase: 'idle',
     channelId: null,
@@ -48,6 +50,7 @@ export function idleView(mode: 'vad' | 'ptt', pttKey: string): VoiceView {
     unreachable: [],
     mode,
     pttKey,
+    sensitivity,
     notice: null,
   };
 }

@@ -1,4 +1,5 @@
-// Server settings, People: every account with its admin badge, ban and timeout; per person
+// Server settings, People: every account (avatar, username and display name) with its admin
+// badge, ban and timeout; per person
 // promote or demote, ban (with a reason and how many hours of their messages to delete) or
 // unban, time out or remove the timeout, set a password, take them out of voice or server-mute
 // them there (and lift it); and "Create account". A refusal (say, demoting the last admin) shows
@@ -9,6 +10,7 @@ import type { AdminUser } from '../../api/protocol';
 import { MAX_DELETE_HOURS, TIMEOUT_CHOICES } from '../../moderation';
 import { account, api, chat } from '../../state/store';
 import { formatTimestamp } from '../../time';
+import { Avatar } from '../Avatar';
 import { errorText, FormDialog } from '../FormDialog';
 
 type Dialog = { kind: 'ban' | 'timeout' | 'password'; user: AdminUser } | { kind: 'create' };
@@ -56,6 +58,9 @@ export function PeopleTab() {
 
   const me = account.value;
   const inVoice = chat.value.voice;
+  // Display names and avatars as the chat knows them, for a server whose list leaves them out.
+  const known = chat.value.users;
+  const displayNameOf = (user: AdminUser) => user.display_name ?? known[user.id]?.display_name;
 
   return (
     <section class="settings-section" aria-label="People">
@@ -78,7 +83,9 @@ export function PeopleTab() {
             return (
               <li key={user.id} class={`person${user.disabled ? ' disabled' : ''}`} aria-label={user.username} data-user-id={user.id}>
                 <div class="person-who">
+                  <Avatar person={{ ...known[user.id], ...user }} look="small" />
                   <strong>{user.username}</strong>
+                  {displayNameOf(user) && <span class="person-display-name">“{displayNameOf(user)}”</span>}
                   {user.id === me?.id && <small>(you)</small>}
                   {user.admin && <span class="badge admin">admin</span>}
                   {user.disabled && <span class="badge danger-badge">banned</span>}

@@ -10,7 +10,7 @@ import { errorText } from '../FormDialog';
 import { ICE_PROVIDERS, type IceForm, iceFormFrom, iceLocks, iceRequest, testPassed } from './iceForm';
 
 /** Text areas styled like the form's inputs (the stylesheet styles `.field input` only). */
-const TEXTAREA_STYLE = { background: 'var(--bg)', border: '1px solid #111', borderRadius: 'var(--radius)', padding: '9px 10px', resize: 'vertical' };
+const TEXTAREA_STYLE = { background: 'var(--bg)', border: '1px solid var(--border)', borderRadius: 'var(--radius)', padding: '9px 10px', resize: 'vertical' };
 
 export function VoiceTab() {
   const [settings, setSettings] = useState<VoiceServerSettings | null>(null);

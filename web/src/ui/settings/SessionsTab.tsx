@@ -1,108 +1,15 @@
-// Settings, My account, for everyone logged in: change the password (the server checks the
-// current one; every other session of the account ends) and see where the account is logged in,
-// with a way to log out any other session or all of them at once. The list reloads after each.
+// Settings → Sessions, for everyone logged in: where the account is logged in (address,
+// client, last use), with a way to log out any other session or all of them at once. The list
+// reloads after each.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LoginSession } from '../../api/protocol';
-import { describeUserAgent, lastActiveText, orderSessions, PASSWORD_CHANGED, passwordChangeErrors, passwordMismatch, type PasswordErrors } from '../../account';
+import { describeUserAgent, lastActiveText, orderSessions } from '../../account';
 import { api, ApiError } from '../../state/store';
 import { formatTimestamp, isoTimestamp } from '../../time';
 import { errorText } from '../FormDialog';
 
-export function AccountTab() {
-  // Bumped when the password changed: the other sessions are gone, so the list reloads.
-  const [sessionsVersion, setSessionsVersion] = useState(0);
-  return (
-    <>
-      <PasswordForm changed={() => setSessionsVersion((v) => v + 1)} />
-      <SessionList version={sessionsVersion} />
-    </>
-  );
-}
-
-function PasswordForm(props: { changed(): void }) {
-  const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [errors, setErrors] = useState<PasswordErrors>({});
-  const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setDone(false);
-    const mismatch = passwordMismatch(next, confirm);
-    if (mismatch) {
-      setErrors(mismatch);
-      return;
-    }
-    setBusy(true);
-    setErrors({});
-    try {
-      await api.changePassword(current, next);
-      setCurrent('');
-      setNext('');
-      setConfirm('');
-      setDone(true);
-      props.changed();
-    } catch (error) {
-      setErrors(passwordChangeErrors(error));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <form class="settings-section account-password" aria-label="Change password" onSubmit={submit}>
-      <h3>Change password</h3>
-      <PasswordField id="account-current-password" label="Current password" autocomplete="current-password" value={current} set={setCurrent} error={errors.current} />
-      <PasswordField id="account-new-password" label="New password" autocomplete="new-password" value={next} set={setNext} error={errors.next} />
-      <PasswordField id="account-confirm-password" label="Confirm new password" autocomplete="new-password" value={confirm} set={setConfirm} error={errors.confirm} />
-      {errors.form && (
-        <p class="form-error" role="alert">
-          {errors.form}
-        </p>
-      )}
-      {done && (
-        <p class="form-success" role="status">
-          {PASSWORD_CHANGED}
-        </p>
-      )}
-      <div>
-        <button class="primary" type="submit" disabled={busy}>
-          Change password
-        </button>
-      </div>
-    </form>
-  );
-}
-
-/** A password input with its label and, when there is one, its error (tied to it for screen readers). */
-function PasswordField(props: { id: string; label: string; autocomplete: string; value: string; set(value: string): void; error?: string }) {
-  const errorId = `${props.id}-error`;
-  return (
-    <div class="field">
-      <label for={props.id}>{props.label}</label>
-      <input
-        id={props.id}
-        type="password"
-        required
-        autocomplete={props.autocomplete}
-        value={props.value}
-        aria-invalid={props.error ? 'true' : undefined}
-        aria-describedby={props.error ? errorId : undefined}
-        onInput={(e) => props.set((e.target as HTMLInputElement).value)}
-      />
-      {props.error && (
-        <span class="field-error" id={errorId} role="alert">
-          {props.error}
-        </span>
-      )}
-    </div>
-  );
-}
-
-function SessionList(props: { version: number }) {
+export function SessionsTab() {
   const [sessions, setSessions] = useState<LoginSession[] | null>(null);
   const [loadedAt, setLoadedAt] = useState(() => Date.now());
   const [error, setError] = useState<string | null>(null);
@@ -125,7 +32,7 @@ function SessionList(props: { version: number }) {
 
   useEffect(() => {
     void load();
-  }, [props.version]);
+  }, []);
 
   /** Ends sessions, then reloads the list either way; one already gone (404) is no error. */
   const end = async (action: () => Promise<void>) => {
