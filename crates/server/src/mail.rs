@@ -75,6 +75,16 @@ impl Mailer {
         Ok(Some(Mailer { transport: builder.build(), from }))
     }
 
+    /// Whether the mail server answers, with TLS and login as configured, within 30 seconds.
+    pub async fn reachable(&self) -> Result<(), MailError> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(MailError::TimedOut),
+            Ok(Err(err)) => Err(MailError::Smtp(err)),
+            Err(_) => Err(MailError::TimedOut),
+        }
+    }
+
     /// Sends `letter`, giving up after 30 seconds.
     pub async fn send(&self, letter: &Letter) -> Result<(), MailError> {
         let message = Message::builder()

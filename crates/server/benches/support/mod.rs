@@ -22,7 +22,12 @@ pub struct Server {
 /// Starts the binary on loopback with its data in `data_dir` and the settings in `env`; its log
 /// lines other than the listening one go to stderr, so a failing run says why.
 pub async fn start_server(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cromulent"))
+    start_binary(Path::new(env!("CARGO_BIN_EXE_cromulent")), data_dir, env).await
+}
+
+/// [`start_server`] with another build of the binary (an earlier one, to compare against).
+pub async fn start_binary(binary: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Server {
+    let mut child = Command::new(binary)
         .args(["--listen", "127.0.0.1:0", "--log", "warn,cromulent::app=info"])
         .arg("--data-dir")
         .arg(data_dir)

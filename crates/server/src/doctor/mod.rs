@@ -1,12 +1,13 @@
 //! `cromulent doctor`: checks what usually stops a server from working for the people using
 //! it — configuration, database, data directory, ports, the address the relay hands out,
-//! certificates, the secure context browsers need for the microphone — and, when the server
+//! certificates, the secure context browsers need for the microphone, the mail server — and, when the server
 //! runs, a live trip through its relay. One line per check (`ok`, `warn` or `fail`, what it
 //! saw), with the fix for every warning and failure. It changes nothing: no database is
 //! created or migrated, no directory made.
 
 mod certificate;
 mod host;
+mod mail;
 mod relay;
 
 use serde::Serialize;
@@ -106,6 +107,7 @@ pub async fn run(config: Result<Config, String>) -> Report {
     checks.extend(host::public_address(&config));
     checks.extend(certificate::check(&config));
     checks.push(host::microphone(&config));
+    checks.extend(mail::check(&config).await);
     checks.extend(relay::round_trip(&config, running).await);
     Report::new(checks)
 }

@@ -155,3 +155,25 @@ fn expired_certificate(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
     (cert_path, key_path)
 }
+
+#[tokio::test]
+async fn the_mail_server_is_tried_when_mail_is_on() {
+    let sink = crate::mail_sink::MailSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = sink.port.to_string();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    for (smtp_port, expected) in [(port.as_str(), "ok"), (closed.as_str(), "fail")] {
+        let env = [
+            ("CROMULENT_SMTP_HOST", "127.0.0.1"),
+            ("CROMULENT_SMTP_PORT", smtp_port),
+            ("CROMULENT_SMTP_TLS", "none"),
+            ("CROMULENT_SMTP_FROM", "chat@chat.test"),
+            ("CROMULENT_LISTEN", "127.0.0.1:0"),
+            ("CROMULENT_TURN_PROVIDER", "none"),
+        ];
+        let (_, checks) = doctor(&["--data-dir", data.to_str().unwrap()], &env).await;
+        assert_eq!(check(&checks, "mail")["status"], expected, "{checks:?}");
+        assert_eq!(check(&checks, "mail links")["status"], "warn", "no public_url: the Host decides");
+    }
+}
