@@ -218,7 +218,7 @@ impl Store {
 
     /// Deletes an account but keeps its row, so its messages keep an author: the row forgets
     /// everything personal (name, email, password, avatar, preferences) and reads `Deleted
-    /// user`; its sessions, memberships, avatar and tokens go. `None` when that would leave
+    /// user`; its sessions, memberships, avatar, tokens, read state and mentions go. `None` when that would leave
     /// the server without an enabled admin (nothing changes); otherwise the ended sessions.
     pub async fn delete_account(&self, id: i64) -> Result<Option<Vec<i64>>> {
         let mut tx = self.pool.begin().await?;
@@ -243,6 +243,9 @@ impl Store {
         sqlx::query("DELETE FROM channel_members WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM avatars WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM account_tokens WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM read_states WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM notification_levels WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM message_mentions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
     }
